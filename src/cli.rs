@@ -1,0 +1,85 @@
+//! The command line as the user typed it: clap derive types and nothing more. Commands resolve
+//! these into their real settings once every flag is known.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every row succeeded
+  1  a fatal error stopped the run (unreadable file, refused API key, server down)
+  2  the run finished but some rows were invalid, rejected or failed
+  3  configuration or usage error; nothing was done";
+
+#[derive(Debug, Parser)]
+#[command(name = "leadsheet", version, about = "Move 3DS API4Partners pipeline data between spreadsheets and the sales API", after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Print nothing but errors on stderr
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// More logging on stderr (-v: info, -vv: debug)
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the embedded API4Partners sandbox (no credentials, no network)
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = EXIT_CODES)]
+pub struct SandboxArgs {
+    /// Address to listen on; port 0 picks a free port. The first line on stdout is the base URL.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+    /// An API key to accept (repeatable; default: the documented demo key `sandbox-demo-key`)
+    #[arg(
+        long = "api-key",
+        value_name = "KEY",
+        env = "LEADSHEET_SANDBOX_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+    /// Create N realistic leads over the last 90 days, some unassigned marketing leads
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub preload: usize,
+    /// Seed for ids, preloaded data and every fault decision
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Delay every request by this many milliseconds
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// Add a random 0..=MS milliseconds to every request
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub jitter_ms: u64,
+    /// Requests per second per API key before answering 429 with Retry-After (0: no limit)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub rate_limit: u32,
+    /// Fraction (0..1) of requests answered 503 ERR899 without doing anything
+    #[arg(long = "fail-503", default_value_t = 0.0, value_name = "P")]
+    pub fail_503: f64,
+    /// Fraction (0..1) of creates/updates that are stored and then answered 503 or dropped
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub commit_then_fail: f64,
+    /// Fraction (0..1) of requests delayed by --slow-ms more
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub slow: f64,
+    /// Extra delay of the slow requests
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub slow_ms: u64,
+    /// Largest accepted request body in bytes; larger bodies get a 400
+    #[arg(long, default_value_t = crate::sandbox::DEFAULT_MAX_BODY_BYTES, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+}

@@ -1,0 +1,12 @@
+//! One file per subcommand, each a thin `run` over the library, and the dispatch between them.
+
+mod sandbox;
+
+use crate::Exit;
+use crate::cli::{Cli, Command};
+
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Sandbox(args) => sandbox::run(&cli.global, args).await,
+    }
+}

@@ -1,0 +1,52 @@
+//! The `leadsheet` binary: parse the command line, set up logging and the runtime, run, and
+//! turn the result into an exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use leadsheet::{Exit, UsageError, cli::Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.quiet, cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("leadsheet: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Fatal.code());
+        }
+    };
+    let exit = match runtime.block_on(leadsheet::run(cli)) {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("leadsheet: error: {e:#}");
+            if e.chain().any(|c| c.downcast_ref::<UsageError>().is_some()) {
+                Exit::Usage
+            } else {
+                Exit::Fatal
+            }
+        }
+    };
+    // In-flight work (a sandbox, a progress bar) must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    ExitCode::from(exit.code())
+}
+
+fn init_logging(quiet: bool, verbose: u8) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "leadsheet=info",
+        (false, _) => "leadsheet=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LEADSHEET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

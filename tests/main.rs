@@ -1,0 +1,8 @@
+//! Integration tests, compiled into one binary. Every test that needs a server starts the
+//! sandbox in-process on `127.0.0.1:0`; nothing here touches the real network.
+
+mod util;
+
+mod sandbox_api;
+mod sandbox_cli;
+mod sandbox_faults;
