@@ -2,8 +2,13 @@
 //! these into their real settings once every flag is known.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::api::enums::ApiVersion;
+use crate::mapping::Mode;
+use crate::sheet::SheetSelector;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -33,8 +38,57 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check a spreadsheet against a mapping and the API contract; send nothing
+    Validate(ValidateArgs),
     /// Serve the embedded API4Partners sandbox (no credentials, no network)
     Sandbox(SandboxArgs),
+}
+
+/// Where rows come from and how they become requests (shared by validate and import).
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// The spreadsheet: CSV, TSV, TXT, XLSX, XLSM, XLSB, XLS or ODS; `-` reads stdin
+    pub input: String,
+    /// The mapping file (TOML); default: columns named by API path (leadOpportunity.name, …)
+    #[arg(long, short = 'm', value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Sheet name or 1-based number (default: the mapping's, else the first sheet)
+    #[arg(long, value_name = "NAME|N")]
+    pub sheet: Option<SheetSelector>,
+    /// 1-based row of the headers (default: the first non-empty row)
+    #[arg(long, value_name = "N")]
+    pub header_row: Option<u32>,
+    /// CSV delimiter: , ; | or tab (default: detected)
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// CSV encoding, e.g. utf-8, windows-1252, utf-16le (default: detected)
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+    /// create, update (by dsLeadOpportunityId) or upsert (update rows with an id, create the rest)
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<Mode>,
+    /// API version of create/update/get (default v1; v0 is deprecated)
+    #[arg(long, value_name = "v1|v0")]
+    pub api_version: Option<ApiVersion>,
+    /// The reseller's 3DS legal-entity id sent as partnerId (wins over the mapping)
+    #[arg(long, env = "LEADSHEET_PARTNER_ID", value_name = "ID")]
+    pub partner_id: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = EXIT_CODES)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Results file: .xlsx (Results, Problems, Summary sheets) or .csv (default: INPUT.results.xlsx)
+    #[arg(long, short = 'o', value_name = "RESULTS")]
+    pub output: Option<PathBuf>,
+    /// Also write the JSON body each valid lead would send, one per line
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub emit_requests: Option<PathBuf>,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -12,7 +12,11 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod mapping;
+pub mod pipeline;
 pub mod sandbox;
+pub mod sheet;
+pub mod validate;
 
 /// The process exit codes, documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

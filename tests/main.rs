@@ -6,3 +6,4 @@ mod util;
 mod sandbox_api;
 mod sandbox_cli;
 mod sandbox_faults;
+mod sheet_read;

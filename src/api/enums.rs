@@ -222,7 +222,7 @@ pub fn closest<'a>(allowed: &[&'a str], value: &str) -> Option<&'a str> {
         .iter()
         .map(|a| (*a, edit_distance(&norm(a), &wanted)))
         .min_by_key(|(_, d)| *d)?;
-    (dist <= wanted.chars().count().max(3) / 3).then_some(best)
+    (dist <= wanted.chars().count().div_ceil(3)).then_some(best)
 }
 
 /// Levenshtein distance over chars; inputs here are short (enum values, header names).

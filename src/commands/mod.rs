@@ -1,6 +1,7 @@
 //! One file per subcommand, each a thin `run` over the library, and the dispatch between them.
 
 mod sandbox;
+pub mod validate;
 
 use crate::Exit;
 use crate::cli::{Cli, Command};
@@ -8,5 +9,6 @@ use crate::cli::{Cli, Command};
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Sandbox(args) => sandbox::run(&cli.global, args).await,
+        Command::Validate(args) => validate::run(&cli.global, args).await,
     }
 }

@@ -1,0 +1,13 @@
+//! Columns → request fields. [`config`] is the mapping file as written, [`fields`] the table
+//! of every mappable field, [`resolve`] binds a mapping to a file's headers, [`convert`] turns
+//! cells into values, and [`assemble`] turns rows into leads.
+
+pub mod assemble;
+pub mod config;
+pub mod convert;
+pub mod fields;
+pub mod resolve;
+
+pub use assemble::{LeadDraft, Origins, RowParts, map_row};
+pub use config::{MappingConfig, MappingError, Mode};
+pub use resolve::{ResolveInput, Resolved, resolve};

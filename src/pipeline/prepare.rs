@@ -1,0 +1,405 @@
+//! The offline half of an import, which `validate` runs alone: read → map → check, streaming.
+//! Rows arrive in batches from the reader thread; each batch is mapped and checked on rayon's
+//! pool while the reader goes on; checked leads go to the [`Recorder`] in input order, and the
+//! bodies of valid leads to a spool file on disk (for `--emit-requests` and for submission),
+//! so neither the rows nor the requests are held in memory. Grouped files (several rows per
+//! lead, in any order) keep one draft per lead until the end of the file.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::outcome::{Recorder, Status};
+use crate::api::enums::ApiVersion;
+use crate::api::model::LeadRequest;
+use crate::mapping::{self, LeadDraft, MappingConfig, MappingError, Mode, ResolveInput, Resolved};
+use crate::sheet::results::{ProblemLine, ResultsError, ResultsWriter};
+use crate::sheet::{
+    self, CellRef, OpenSheet, ReadOptions, RowNum, SheetError, SourceInfo, column_letter,
+};
+use crate::validate::{self, Action, Duplicates, Problem, Rules};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Sheet(#[from] SheetError),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PipelineError {
+    /// Mistakes in what the user asked for (mapping, sheet name, header row) as opposed to a
+    /// file that cannot be read or written.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            PipelineError::Mapping(_) => true,
+            PipelineError::Sheet(e) => matches!(
+                e,
+                SheetError::NoSuchSheet { .. }
+                    | SheetError::NoSuchSheetIndex { .. }
+                    | SheetError::BadHeaderRow { .. }
+                    | SheetError::UnknownEncoding(..)
+            ),
+            PipelineError::Results(ResultsError::TooManyRows { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Everything the offline stage needs.
+#[derive(Debug, Clone)]
+pub struct OfflinePlan {
+    pub input: String,
+    pub read: ReadOptions,
+    pub mapping: MappingConfig,
+    pub mapping_path: PathBuf,
+    pub mode: Mode,
+    pub version: ApiVersion,
+    /// From `--partner-id` / `LEADSHEET_PARTNER_ID`; wins over the mapping.
+    pub partner_id: Option<String>,
+    /// Keep the bodies of valid leads (for `--emit-requests` and submission).
+    pub spool_requests: bool,
+}
+
+/// One valid lead's body as spooled to disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpooledLead {
+    pub lead: usize,
+    /// The sheet rows of the lead.
+    pub rows: Vec<u32>,
+    pub action: Action,
+    #[serde(
+        rename = "dsLeadOpportunityId",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub ds_id: Option<String>,
+    pub body: LeadRequest,
+}
+
+/// The result of the offline stage.
+pub struct Prepared {
+    pub sheet: OpenSheet,
+    pub read: ReadOptions,
+    pub resolved: Resolved,
+    pub recorder: Recorder,
+    spool: Option<tempfile::NamedTempFile>,
+    pub data_rows: usize,
+    pub blank_rows: u64,
+    pub started: DateTime<Utc>,
+    pub mapping_path: PathBuf,
+}
+
+impl Prepared {
+    pub fn info(&self) -> &SourceInfo {
+        &self.sheet.info
+    }
+
+    pub fn headers(&self) -> &[String] {
+        &self.sheet.headers
+    }
+
+    /// The valid leads' bodies, in input order, skipping leads found invalid later.
+    pub fn valid_leads(&self) -> Result<impl Iterator<Item = SpooledLead> + '_, PipelineError> {
+        let file = match &self.spool {
+            Some(s) => Some(s.reopen().map_err(|source| PipelineError::Write {
+                path: s.path().to_path_buf(),
+                source,
+            })?),
+            None => None,
+        };
+        let lines = file.map(|f| std::io::BufReader::new(f).lines());
+        Ok(lines
+            .into_iter()
+            .flatten()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str::<SpooledLead>(&l).ok())
+            .filter(|l| self.recorder.status(l.lead) == Status::Valid))
+    }
+}
+
+fn header_problems(headers: &[String], header_row: RowNum) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let cell = Some(CellRef {
+            row: header_row,
+            col: i as u32,
+        });
+        if h.is_empty() {
+            out.push(Problem::warning(
+                Some(header_row),
+                cell,
+                "header",
+                format!(
+                    "column {} has no header; its values are not used",
+                    column_letter(i)
+                ),
+            ));
+            continue;
+        }
+        let key = mapping::resolve::normalize_header(h);
+        if let Some(first) = seen.get(&key) {
+            out.push(Problem::warning(
+                Some(header_row),
+                cell,
+                "header",
+                format!(
+                    "`{h}` in column {} repeats the header of column {}; a mapping cannot use it",
+                    column_letter(i),
+                    column_letter(*first)
+                ),
+            ));
+        } else {
+            seen.insert(key, i);
+        }
+    }
+    out
+}
+
+/// Reads, maps and checks every row of `plan.input`.
+pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
+    let started = Utc::now();
+    let mut read = plan.read.clone();
+    let s = &plan.mapping.settings;
+    if read.sheet.is_none() {
+        read.sheet = s.sheet.as_ref().and_then(|v| v.0.parse().ok());
+    }
+    if read.header_row.is_none() {
+        read.header_row = s.header_row;
+    }
+    if read.delimiter.is_none() {
+        read.delimiter = match s.delimiter.as_deref() {
+            None => None,
+            Some("\\t") | Some("tab") | Some("\t") => Some(b'\t'),
+            Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+            Some(d) => {
+                return Err(MappingError::Invalid {
+                    path: plan.mapping_path.clone(),
+                    message: format!("settings.delimiter `{d}` must be one character"),
+                }
+                .into());
+            }
+        };
+    }
+    if read.encoding.is_none()
+        && let Some(label) = &s.encoding
+    {
+        read.encoding = Some(
+            encoding_rs::Encoding::for_label(label.as_bytes()).ok_or_else(|| {
+                MappingError::Invalid {
+                    path: plan.mapping_path.clone(),
+                    message: format!("settings.encoding: unknown encoding `{label}`"),
+                }
+            })?,
+        );
+    }
+    let mut sheet = sheet::open(&plan.input, &read)?;
+    let resolved = mapping::resolve(&ResolveInput {
+        config: &plan.mapping,
+        mapping_path: &plan.mapping_path,
+        headers: &sheet.headers,
+        source_label: sheet.info.label(),
+        header_row: sheet.info.header_row.0,
+        version: plan.version,
+        mode: plan.mode,
+        partner_id: plan.partner_id.clone(),
+    })?;
+    let rules = Rules {
+        version: plan.version,
+        mode: plan.mode,
+    };
+    let mut recorder = Recorder::default();
+    for p in header_problems(&sheet.headers, sheet.info.header_row) {
+        recorder.add_file_problem(p);
+    }
+    let mut spool = if plan.spool_requests {
+        let f = tempfile::NamedTempFile::new().map_err(|source| PipelineError::Write {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        Some((
+            BufWriter::new(f.reopen().map_err(|source| PipelineError::Write {
+                path: f.path().to_path_buf(),
+                source,
+            })?),
+            f,
+        ))
+    } else {
+        None
+    };
+    let mut dups = Duplicates::default();
+    let mut data_rows = 0usize;
+    let mut groups: Vec<LeadDraft> = Vec::new();
+    let mut group_index: HashMap<String, usize> = HashMap::new();
+
+    let mut sink = |checked: validate::Checked,
+                    recorder: &mut Recorder,
+                    dups: &mut Duplicates|
+     -> Result<(), PipelineError> {
+        let valid = checked.is_valid();
+        let idx = recorder.add_lead(&checked.rows, checked.action, checked.problems.clone());
+        dups.note(idx, &checked);
+        if valid && let Some((w, f)) = spool.as_mut() {
+            let line = SpooledLead {
+                lead: idx,
+                rows: checked.rows.iter().map(|(_, r)| r.0).collect(),
+                action: checked.action,
+                ds_id: checked.ds_id,
+                body: checked.request,
+            };
+            serde_json::to_writer(&mut *w, &line).map_err(|e| PipelineError::Write {
+                path: f.path().to_path_buf(),
+                source: e.into(),
+            })?;
+            w.write_all(b"\n").map_err(|source| PipelineError::Write {
+                path: f.path().to_path_buf(),
+                source,
+            })?;
+        }
+        Ok(())
+    };
+
+    while let Some(batch) = sheet.next_batch() {
+        let batch = batch?;
+        let base = data_rows;
+        data_rows += batch.len();
+        let parts: Vec<mapping::RowParts> = batch
+            .par_iter()
+            .enumerate()
+            .map(|(i, r)| mapping::map_row(&resolved, base + i, r))
+            .collect();
+        if resolved.group_by.is_some() {
+            for p in parts {
+                match p.key.clone().filter(|k| !k.is_empty()) {
+                    Some(k) => match group_index.get(&k) {
+                        Some(&g) => groups[g].merge(p),
+                        None => {
+                            group_index.insert(k, groups.len());
+                            groups.push(LeadDraft::from_row(p));
+                        }
+                    },
+                    None => groups.push(LeadDraft::from_row(p)),
+                }
+            }
+        } else {
+            let drafts: Vec<LeadDraft> = parts.into_iter().map(LeadDraft::from_row).collect();
+            for checked in validate::check_all(&drafts, rules) {
+                sink(checked, &mut recorder, &mut dups)?;
+            }
+        }
+    }
+    if !groups.is_empty() {
+        for checked in validate::check_all(&groups, rules) {
+            sink(checked, &mut recorder, &mut dups)?;
+        }
+    }
+    for (lead, problem) in dups.problems() {
+        recorder.add_problem(lead, problem);
+    }
+    let spool = match spool {
+        Some((mut w, f)) => {
+            w.flush().map_err(|source| PipelineError::Write {
+                path: f.path().to_path_buf(),
+                source,
+            })?;
+            Some(f)
+        }
+        None => None,
+    };
+    let blank_rows = sheet.blank_rows();
+    Ok(Prepared {
+        sheet,
+        read,
+        resolved,
+        recorder,
+        spool,
+        data_rows,
+        blank_rows,
+        started,
+        mapping_path: plan.mapping_path.clone(),
+    })
+}
+
+/// Writes the results file by re-reading the source next to the recorded outcomes.
+pub fn write_results(
+    prepared: &Prepared,
+    out: &Path,
+    summary: &[(String, String)],
+) -> Result<(), PipelineError> {
+    let mut writer = ResultsWriter::create(out, prepared.headers(), prepared.data_rows)?;
+    let mut again = prepared.sheet.reopen(&prepared.read)?;
+    let mut idx = 0usize;
+    let mut scratch = String::new();
+    while let Some(batch) = again.next_batch() {
+        for row in batch? {
+            let view = prepared.recorder.result_row(idx, &mut scratch);
+            writer.row(&row, &view)?;
+            idx += 1;
+        }
+    }
+    let headers = prepared.headers();
+    let lines: Vec<ProblemLine> = prepared
+        .recorder
+        .all_problems()
+        .map(|p| ProblemLine {
+            row: p.row,
+            cell: p.cell,
+            column: p
+                .cell
+                .and_then(|c| headers.get(c.col as usize))
+                .cloned()
+                .unwrap_or_default(),
+            field: p.field.clone(),
+            severity: p.severity.as_str().to_string(),
+            message: p.message.clone(),
+        })
+        .collect();
+    writer.finish(&lines, summary)?;
+    Ok(())
+}
+
+/// Writes `--emit-requests`: one JSON object per valid lead with its method, path, rows and
+/// the exact body it would send.
+pub fn write_requests(prepared: &Prepared, path: &Path) -> Result<usize, PipelineError> {
+    let werr = |source: std::io::Error| PipelineError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut w = BufWriter::new(std::fs::File::create(path).map_err(werr)?);
+    let version = prepared.resolved.version;
+    let mut n = 0;
+    for lead in prepared.valid_leads()? {
+        let (method, api_path) = match lead.action {
+            Action::Create => ("POST", crate::api::create_path(version)),
+            Action::Update => (
+                "PATCH",
+                crate::api::lead_path(version, lead.ds_id.as_deref().unwrap_or_default()),
+            ),
+        };
+        let line = serde_json::json!({
+            "rows": lead.rows,
+            "action": lead.action,
+            "method": method,
+            "path": api_path,
+            "body": lead.body,
+        });
+        serde_json::to_writer(&mut w, &line).map_err(|e| werr(e.into()))?;
+        w.write_all(b"\n").map_err(werr)?;
+        n += 1;
+    }
+    w.flush().map_err(werr)?;
+    Ok(n)
+}
