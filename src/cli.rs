@@ -40,6 +40,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check a spreadsheet against a mapping and the API contract; send nothing
     Validate(ValidateArgs),
+    /// Create or update leads from a spreadsheet and write the results workbook
+    Import(ImportArgs),
+    /// Show one lead-opportunity by its dsLeadOpportunityId
+    Get(GetArgs),
     /// Serve the embedded API4Partners sandbox (no credentials, no network)
     Sandbox(SandboxArgs),
 }
@@ -87,6 +91,88 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "FILE.jsonl")]
     pub emit_requests: Option<PathBuf>,
     /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which server, which profile. The API key is never a flag: it comes from
+/// LEADSHEET_API_KEY or the profile's `api_key`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectionArgs {
+    /// A 3DS environment: prd (production) or ppt, qal, ptd, ppd
+    #[arg(long, value_enum, value_name = "ENV")]
+    pub env: Option<crate::config::Env>,
+    /// Another server, e.g. https://apigw-ppt.3ds.com (plain http only to this machine)
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Start the embedded sandbox in-process and use it (demo key, no network)
+    #[arg(long)]
+    pub sandbox: bool,
+    /// With --sandbox: preload N leads (as `leadsheet sandbox --preload N --seed 1`)
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "sandbox")]
+    pub sandbox_preload: usize,
+    /// Profile of the config file (default: `default`)
+    #[arg(long, env = "LEADSHEET_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Config file (default: ~/.config/leadsheet/config.toml)
+    #[arg(long, env = "LEADSHEET_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// How requests are sent.
+#[derive(Debug, Args, Clone)]
+pub struct SendArgs {
+    /// Requests in flight at most
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
+    /// Client-side limit in requests per second (default: none; 429s still slow everyone down)
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+    /// Further attempts after a 429, a 503 or a network error
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_retries: u32,
+    /// Seconds before a request is given up (a create then is reconciled by a search)
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = EXIT_CODES)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Results file: .xlsx (Results, Problems, Summary sheets) or .csv (default: INPUT.results.xlsx)
+    #[arg(long, short = 'o', value_name = "RESULTS")]
+    pub output: Option<PathBuf>,
+    /// Check and write the results, but send nothing (same as `validate`)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also write the JSON body of each valid lead, one per line
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub emit_requests: Option<PathBuf>,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = EXIT_CODES)]
+pub struct GetArgs {
+    /// The 3DS id, e.g. 9YEL-Y3W56Q
+    pub id: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// API version of the get (default v1)
+    #[arg(long, value_name = "v1|v0")]
+    pub api_version: Option<ApiVersion>,
+    /// Seconds before the request is given up
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    /// Print the lead as JSON (the API's read model)
     #[arg(long)]
     pub json: bool,
 }

@@ -3,7 +3,10 @@
 
 mod util;
 
+mod import_online;
+mod props;
 mod sandbox_api;
 mod sandbox_cli;
 mod sandbox_faults;
 mod sheet_read;
+mod validate_cli;

@@ -1,8 +1,13 @@
 //! Everything about the API4Partners contract on the client side: its vocabulary
-//! ([`enums`]), the request models ([`model`]), and the paths of each operation.
+//! ([`enums`]), the request models ([`model`]), reading answers ([`envelope`]), the retry
+//! policy ([`retry`]), the shared pace of requests ([`throttle`]) and the [`client`].
 
+pub mod client;
 pub mod enums;
+pub mod envelope;
 pub mod model;
+pub mod retry;
+pub mod throttle;
 
 use enums::ApiVersion;
 

@@ -1,5 +1,8 @@
 //! One file per subcommand, each a thin `run` over the library, and the dispatch between them.
 
+mod connect;
+pub mod get;
+mod import;
 mod sandbox;
 pub mod validate;
 
@@ -10,5 +13,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Sandbox(args) => sandbox::run(&cli.global, args).await,
         Command::Validate(args) => validate::run(&cli.global, args).await,
+        Command::Import(args) => import::run(&cli.global, args).await,
+        Command::Get(args) => get::run(&cli.global, args).await,
     }
 }

@@ -63,6 +63,7 @@ pub fn offline_plan(args: &InputArgs, spool_requests: bool) -> anyhow::Result<Of
         mode,
         version,
         partner_id: args.partner_id.clone().filter(|p| !p.trim().is_empty()),
+        fallback_partner_id: None,
         spool_requests,
     })
 }

@@ -5,7 +5,7 @@
 //! lists its headers and suggests the closest one.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono_tz::Tz;
 use unicode_normalization::UnicodeNormalization;
@@ -85,6 +85,9 @@ pub struct ResolveInput<'a> {
     pub mode: Mode,
     /// `--partner-id` or `LEADSHEET_PARTNER_ID`; wins over the mapping.
     pub partner_id: Option<String>,
+    /// The connection profile's partner id (or the sandbox's demo partner); used only when
+    /// neither the flags nor the mapping give one.
+    pub fallback_partner_id: Option<String>,
 }
 
 /// A header as compared: accents stripped, lowercase, letters and digits only.
@@ -98,6 +101,8 @@ pub fn normalize_header(h: &str) -> String {
 
 struct Ctx<'a> {
     input: &'a ResolveInput<'a>,
+    /// Missing columns, gathered so that one message names them all.
+    missing: std::cell::RefCell<Vec<(String, Vec<String>)>>,
     index: HashMap<String, Vec<usize>>,
     tz: Tz,
     date_formats: Vec<convert::DateFormat>,
@@ -153,24 +158,47 @@ impl Ctx<'_> {
         }
     }
 
-    fn missing_column(&self, path: &str, wanted: &[String]) -> MappingError {
-        let names = wanted
+    /// Notes a missing column; [`Ctx::missing_error`] reports them all in one message.
+    fn missing_column(&self, path: &str, wanted: &[String]) {
+        self.missing
+            .borrow_mut()
+            .push((path.to_string(), wanted.to_vec()));
+    }
+
+    fn missing_error(&self) -> Option<MappingError> {
+        let missing = self.missing.borrow();
+        if missing.is_empty() {
+            return None;
+        }
+        let lines: Vec<String> = missing
             .iter()
-            .map(|w| format!("`{w}`"))
-            .collect::<Vec<_>>()
-            .join(" or ");
-        let hint = wanted
-            .iter()
-            .find_map(|w| self.closest(&w.replace("{n}", "1")))
-            .map(|c| format!(" Did you mean `{c}`?"))
-            .unwrap_or_default();
-        self.err(format!(
-            "{path}: no column {names} in {} (header row {}).{hint} The headers are: {}. \
-             Rename the column, change the mapping, or add `optional = true` to the field.",
+            .map(|(path, wanted)| {
+                let names = wanted
+                    .iter()
+                    .map(|w| format!("`{w}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                let hint = wanted
+                    .iter()
+                    .find_map(|w| self.closest(&w.replace("{n}", "1")))
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                format!("{path}: no column {names}{hint}")
+            })
+            .collect();
+        let head = if lines.len() == 1 {
+            "a column is missing".to_string()
+        } else {
+            format!("{} columns are missing", lines.len())
+        };
+        Some(self.err(format!(
+            "{head} in {} (header row {}):\n  {}\nThe headers are: {}.\n\
+             Rename the columns, change the mapping, or add `optional = true` to fields that may be missing.",
             self.input.source_label,
             self.input.header_row,
+            lines.join("\n  "),
             self.headers_listing()
-        ))
+        )))
     }
 
     fn conv_for(
@@ -315,7 +343,10 @@ impl Ctx<'_> {
                     None if n.is_some() => return Ok(None),
                     None if cfg.optional && default.is_some() => Source::Absent,
                     None if cfg.optional => return Ok(None),
-                    None => return Err(self.missing_column(path, &cols.0)),
+                    None => {
+                        self.missing_column(path, &cols.0);
+                        return Ok(None);
+                    }
                 }
             }
             (None, None) if default.is_some() => Source::Absent,
@@ -398,6 +429,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
     };
     let ctx = Ctx {
         input,
+        missing: Default::default(),
         index,
         tz,
         date_formats,
@@ -417,6 +449,18 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
                 single.push(b);
             }
         }
+    }
+    let partner_field = fields::id(Section::Top, "partnerId");
+    if input.partner_id.is_none()
+        && !single.iter().any(|b| b.field == partner_field)
+        && let Some(p) = &input.fallback_partner_id
+    {
+        single.push(Binding {
+            field: partner_field,
+            source: Source::Constant(Value::Text(p.trim().to_string())),
+            default: None,
+            conv: Conv::new(Kind::Id),
+        });
     }
     if let Some(p) = &input.partner_id {
         let field = fields::id(Section::Top, "partnerId");
@@ -444,7 +488,10 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
                 let mut bindings = Vec::new();
                 let mut any_column = false;
                 for ((name, spec), is_n) in specs.iter().zip(&numbered) {
-                    let field = known_field(&ctx, section, name)?;
+                    let Some(field) = known_field_or_skip(&ctx, section, name, spec.0.optional)?
+                    else {
+                        continue;
+                    };
                     let path = format!("{}[{n}]", fields::def(field).path().replace("[]", ""));
                     let b = if *is_n {
                         ctx.bind(field, spec, Some(n), &path)?
@@ -474,12 +521,15 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
                     .filter(|(_, s)| uses_n(s))
                     .flat_map(|(_, s)| s.0.column.clone().unwrap_or_default().0)
                     .collect();
-                return Err(ctx.missing_column(key, &cols));
+                ctx.missing_column(key, &cols);
+                continue;
             }
         } else {
             let mut bindings = Vec::new();
             for (name, spec) in &specs {
-                let field = known_field(&ctx, section, name)?;
+                let Some(field) = known_field_or_skip(&ctx, section, name, spec.0.optional)? else {
+                    continue;
+                };
                 if let Some(b) = ctx.bind(field, spec, None, &fields::def(field).path())? {
                     bindings.push(b);
                 }
@@ -499,9 +549,15 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
                     break;
                 }
             }
-            Some(found.ok_or_else(|| ctx.missing_column("settings.group_by", &cols.0))?)
+            if found.is_none() {
+                ctx.missing_column("settings.group_by", &cols.0);
+            }
+            found
         }
     };
+    if let Some(e) = ctx.missing_error() {
+        return Err(e);
+    }
     let resolved = Resolved {
         version: input.version,
         mode: input.mode,
@@ -521,6 +577,17 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
 }
 
 fn known_field(ctx: &Ctx<'_>, section: Section, name: &str) -> Result<FieldId, MappingError> {
+    known_field_or_skip(ctx, section, name, false).map(|f| f.expect("not skipped"))
+}
+
+/// Like `known_field`, but an optional field of a newer version than the one in use is
+/// skipped rather than refused (the default layout names the v1 offer-line dates).
+fn known_field_or_skip(
+    ctx: &Ctx<'_>,
+    section: Section,
+    name: &str,
+    optional: bool,
+) -> Result<Option<FieldId>, MappingError> {
     let Some(id) = fields::find(section, name) else {
         let names = fields::names_in(section);
         let hint = enums::closest(&names, name)
@@ -537,17 +604,15 @@ fn known_field(ctx: &Ctx<'_>, section: Section, name: &str) -> Result<FieldId, M
     };
     let def = fields::def(id);
     if !def.exists_in(ctx.input.version) {
+        if optional {
+            return Ok(None);
+        }
         return Err(ctx.err(format!(
             "{} exists only in API v1; remove it or use --api-version v1",
             def.path()
         )));
     }
-    Ok(id)
-}
-
-/// Loads a mapping file (path kept for messages).
-pub fn load(path: &Path) -> Result<(MappingConfig, PathBuf), MappingError> {
-    Ok((MappingConfig::load(path)?, path.to_path_buf()))
+    Ok(Some(id))
 }
 
 #[cfg(test)]
@@ -570,6 +635,7 @@ mod tests {
             version: ApiVersion::V1,
             mode,
             partner_id: None,
+            fallback_partner_id: None,
         })
     }
 
@@ -595,7 +661,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("leadOpportunity.name"), "{e}");
-        assert!(e.contains("Did you mean `Opportunity Name`"), "{e}");
+        assert!(e.contains("did you mean `Opportunity Name`"), "{e}");
         assert!(e.contains("A `CRM ID`, B `Opportunity Name`"), "{e}");
         assert!(e.contains("leads.csv"), "{e}");
     }

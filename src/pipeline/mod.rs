@@ -4,8 +4,11 @@
 
 pub mod outcome;
 pub mod prepare;
+pub mod progress;
+pub mod submit;
 
 pub use outcome::{Detail, Recorder, Status};
 pub use prepare::{
     OfflinePlan, PipelineError, Prepared, SpooledLead, prepare, write_requests, write_results,
 };
+pub use submit::{RunEnd, SubmitSettings, submit};

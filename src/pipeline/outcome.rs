@@ -137,6 +137,21 @@ impl Recorder {
         rec.detail = Some(Box::new(detail));
     }
 
+    /// After a submission: every valid lead that was not sent is NOT_SUBMITTED.
+    pub fn finish_unsent(&mut self) {
+        for l in &mut self.leads {
+            if l.status == Status::Valid {
+                l.status = Status::NotSubmitted;
+                l.detail.get_or_insert_with(|| {
+                    Box::new(Detail {
+                        message: Some("not sent: the run stopped before this row".into()),
+                        ..Default::default()
+                    })
+                });
+            }
+        }
+    }
+
     pub fn status(&self, lead: usize) -> Status {
         self.leads[lead].status
     }

@@ -69,6 +69,8 @@ pub struct OfflinePlan {
     pub version: ApiVersion,
     /// From `--partner-id` / `LEADSHEET_PARTNER_ID`; wins over the mapping.
     pub partner_id: Option<String>,
+    /// From the connection profile (or the sandbox); used when nothing else gives one.
+    pub fallback_partner_id: Option<String>,
     /// Keep the bodies of valid leads (for `--emit-requests` and submission).
     pub spool_requests: bool,
 }
@@ -111,8 +113,11 @@ impl Prepared {
         &self.sheet.headers
     }
 
-    /// The valid leads' bodies, in input order, skipping leads found invalid later.
-    pub fn valid_leads(&self) -> Result<impl Iterator<Item = SpooledLead> + '_, PipelineError> {
+    /// Every spooled lead, in input order, read back from disk (valid when spooled; check the
+    /// recorder for leads found invalid later). Owns its file, so the recorder stays free.
+    pub fn spooled_leads(
+        &self,
+    ) -> Result<impl Iterator<Item = SpooledLead> + Send + 'static, PipelineError> {
         let file = match &self.spool {
             Some(s) => Some(s.reopen().map_err(|source| PipelineError::Write {
                 path: s.path().to_path_buf(),
@@ -125,7 +130,13 @@ impl Prepared {
             .into_iter()
             .flatten()
             .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str::<SpooledLead>(&l).ok())
+            .filter_map(|l| serde_json::from_str::<SpooledLead>(&l).ok()))
+    }
+
+    /// The valid leads' bodies, in input order, skipping leads found invalid later.
+    pub fn valid_leads(&self) -> Result<impl Iterator<Item = SpooledLead> + '_, PipelineError> {
+        Ok(self
+            .spooled_leads()?
             .filter(|l| self.recorder.status(l.lead) == Status::Valid))
     }
 }
@@ -216,6 +227,7 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
         version: plan.version,
         mode: plan.mode,
         partner_id: plan.partner_id.clone(),
+        fallback_partner_id: plan.fallback_partner_id.clone(),
     })?;
     let rules = Rules {
         version: plan.version,

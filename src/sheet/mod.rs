@@ -246,6 +246,9 @@ impl SourceInfo {
 pub(crate) enum Message {
     Rows(Vec<SourceRow>),
     Failed(SheetError),
+    /// The end of the rows. A stream that stops without it lost its reader (a bug in a
+    /// parser): that is reported, never taken for the end of the file.
+    Done,
 }
 
 pub(crate) const BATCH: usize = 2048;
@@ -256,6 +259,7 @@ pub struct OpenSheet {
     /// Header texts, trimmed; blank headers are `""`.
     pub headers: Vec<String>,
     rx: Receiver<Message>,
+    done: bool,
     blank_rows: Arc<AtomicU64>,
     /// Keeps a spooled stdin copy alive while it may be re-read.
     _spool: Option<Arc<tempfile::NamedTempFile>>,
@@ -264,10 +268,27 @@ pub struct OpenSheet {
 impl OpenSheet {
     /// The next batch of rows; `None` at the end. Blank rows never appear.
     pub fn next_batch(&mut self) -> Option<Result<Vec<SourceRow>, SheetError>> {
+        if self.done {
+            return None;
+        }
         match self.rx.recv() {
             Ok(Message::Rows(rows)) => Some(Ok(rows)),
-            Ok(Message::Failed(e)) => Some(Err(e)),
-            Err(_) => None,
+            Ok(Message::Failed(e)) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            Ok(Message::Done) => {
+                self.done = true;
+                None
+            }
+            Err(_) => {
+                self.done = true;
+                Some(Err(SheetError::Broken {
+                    path: self.info.display.clone(),
+                    format: self.info.format.name(),
+                    message: "the reader stopped unexpectedly before the end of the file".into(),
+                }))
+            }
         }
     }
 
@@ -376,6 +397,7 @@ impl Feed {
 
     pub fn finish(mut self) {
         self.flush();
+        let _ = self.tx.send(Message::Done);
     }
 }
 
@@ -428,6 +450,7 @@ pub(crate) fn start(
         info,
         headers,
         rx: started.rx,
+        done: false,
         blank_rows: started.blank,
         _spool: None,
     })

@@ -1,0 +1,341 @@
+//! Connection settings: which server (a 3DS environment, a base URL, or the embedded
+//! sandbox), which partner, which API key. Flags win over environment variables, which win
+//! over the profile in the config file (`~/.config/leadsheet/config.toml`, `--profile`).
+//! There is no silent default server: the user chooses. The key never comes from argv and is
+//! never shown: [`ApiKey`] redacts itself.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The 3DS environments of REFERENCE.md §1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Env {
+    /// Production
+    Prd,
+    /// Partner development (non-production)
+    Ppt,
+    /// Quality assurance (non-production)
+    Qal,
+    /// Pre-production validation (non-production)
+    Ptd,
+    /// Post-production validation (non-production)
+    Ppd,
+}
+
+impl Env {
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Env::Prd => "https://apigw-prd.3ds.com",
+            Env::Ppt => "https://apigw-ppt.3ds.com",
+            Env::Qal => "https://apigw-qal.3ds.com",
+            Env::Ptd => "https://apigw-ptd.3ds.com",
+            Env::Ppd => "https://apigw-ppd.3ds.com",
+        }
+    }
+}
+
+/// An API key. Its `Debug` and `Display` print `***`, so it cannot leak into logs by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for the one header that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// One profile of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    pub env: Option<Env>,
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+    pub partner_id: Option<String>,
+}
+
+/// `config.toml`: `[profiles.NAME]` tables; `default` is used without `--profile`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, ProfileConfig>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the config file {path} is not valid: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("profile `{name}` is not in {path}; its profiles are: {available}")]
+    NoProfile {
+        name: String,
+        path: PathBuf,
+        available: String,
+    },
+    #[error(
+        "choose a server: --env ppt|prd|qal|ptd|ppd, --base-url URL, or --sandbox (or set env/base_url in a config profile)"
+    )]
+    NoServer,
+    #[error("give only one of --env, --base-url and --sandbox")]
+    TwoServers,
+    #[error("invalid base URL `{0}`: {1}")]
+    BadUrl(String, String),
+    #[error(
+        "plain http:// is refused for {0}: API keys must travel over https (http is allowed only to this machine)"
+    )]
+    PlainHttp(String),
+    #[error("no API key: set LEADSHEET_API_KEY, or api_key in a profile of {}", .0.display())]
+    NoKey(PathBuf),
+}
+
+/// The config file's path: `--config`, `LEADSHEET_CONFIG`, else the user's config directory.
+pub fn config_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("LEADSHEET_CONFIG") {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("APPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("leadsheet").join("config.toml")
+}
+
+/// Loads the profile `name` (default `default`). A missing file is an empty config; a missing
+/// profile is an error only when it was asked for by name.
+pub fn load_profile(path: &Path, name: Option<&str>) -> Result<ProfileConfig, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && name.is_none() => {
+            return Ok(ProfileConfig::default());
+        }
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    match name {
+        None => Ok(file.profiles.get("default").cloned().unwrap_or_default()),
+        Some(n) => file
+            .profiles
+            .get(n)
+            .cloned()
+            .ok_or_else(|| ConfigError::NoProfile {
+                name: n.to_string(),
+                path: path.to_path_buf(),
+                available: file.profiles.keys().cloned().collect::<Vec<_>>().join(", "),
+            }),
+    }
+}
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Url(String),
+    /// The embedded sandbox, started in-process.
+    Sandbox,
+}
+
+/// What the user asked for, before resolution.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionInput {
+    pub env: Option<Env>,
+    pub base_url: Option<String>,
+    pub sandbox: bool,
+    pub profile: Option<String>,
+    pub config: Option<PathBuf>,
+    /// From `LEADSHEET_API_KEY`.
+    pub api_key_env: Option<String>,
+}
+
+/// Resolved connection settings (the key stays `None` for the sandbox, which uses its own).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub target: Target,
+    pub api_key: Option<ApiKey>,
+    /// From the profile; flags and LEADSHEET_PARTNER_ID win over it.
+    pub partner_id: Option<String>,
+}
+
+/// True for `localhost` and loopback addresses, where plain http is allowed.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks a base URL: https anywhere, http only to this machine. Returns it without a trailing `/`.
+pub fn check_base_url(url: &str) -> Result<String, ConfigError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ConfigError::BadUrl(url.to_string(), e.to_string()))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| ConfigError::BadUrl(url.to_string(), "no host".into()))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        "http" => return Err(ConfigError::PlainHttp(url.to_string())),
+        other => {
+            return Err(ConfigError::BadUrl(
+                url.to_string(),
+                format!("scheme `{other}` is not http(s)"),
+            ));
+        }
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+pub fn resolve(input: &ConnectionInput) -> Result<Connection, ConfigError> {
+    let path = config_path(input.config.as_deref());
+    let profile = load_profile(&path, input.profile.as_deref())?;
+    let chosen = usize::from(input.env.is_some())
+        + usize::from(input.base_url.is_some())
+        + usize::from(input.sandbox);
+    if chosen > 1 {
+        return Err(ConfigError::TwoServers);
+    }
+    let target = if input.sandbox {
+        Target::Sandbox
+    } else if let Some(env) = input.env {
+        Target::Url(env.base_url().to_string())
+    } else if let Some(url) = &input.base_url {
+        Target::Url(check_base_url(url)?)
+    } else if let Some(url) = &profile.base_url {
+        Target::Url(check_base_url(url)?)
+    } else if let Some(env) = profile.env {
+        Target::Url(env.base_url().to_string())
+    } else {
+        return Err(ConfigError::NoServer);
+    };
+    let api_key = match &target {
+        Target::Sandbox => None,
+        Target::Url(_) => Some(ApiKey::new(
+            input
+                .api_key_env
+                .clone()
+                .filter(|k| !k.trim().is_empty())
+                .or(profile.api_key.clone())
+                .ok_or(ConfigError::NoKey(path))?,
+        )),
+    };
+    Ok(Connection {
+        target,
+        api_key,
+        partner_id: profile.partner_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_redacted() {
+        let k = ApiKey::new("s3cr3t");
+        assert_eq!(format!("{k} {k:?}"), "*** ApiKey(***)");
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_base_url("http://127.0.0.1:8787/").is_ok());
+        assert!(check_base_url("http://localhost:1").is_ok());
+        assert!(check_base_url("http://[::1]:80").is_ok());
+        assert!(matches!(
+            check_base_url("http://apigw-ppt.3ds.com"),
+            Err(ConfigError::PlainHttp(_))
+        ));
+        assert_eq!(
+            check_base_url("https://apigw-ppt.3ds.com/").unwrap(),
+            "https://apigw-ppt.3ds.com"
+        );
+        assert!(check_base_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn profiles_and_precedence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[profiles.default]\nenv = \"ppt\"\napi_key = \"from-file\"\npartner_id = \"42\"\n[profiles.prod]\nenv = \"prd\"\napi_key = \"prod-key\"\n").unwrap();
+        let base = ConnectionInput {
+            config: Some(path.clone()),
+            ..Default::default()
+        };
+        let c = resolve(&base).unwrap();
+        assert_eq!(c.target, Target::Url("https://apigw-ppt.3ds.com".into()));
+        assert_eq!(c.api_key.unwrap().expose(), "from-file");
+        assert_eq!(c.partner_id.as_deref(), Some("42"));
+        let c = resolve(&ConnectionInput {
+            profile: Some("prod".into()),
+            api_key_env: Some("env-key".into()),
+            ..base.clone()
+        })
+        .unwrap();
+        assert_eq!(c.target, Target::Url("https://apigw-prd.3ds.com".into()));
+        assert_eq!(c.api_key.unwrap().expose(), "env-key");
+        assert!(matches!(
+            resolve(&ConnectionInput {
+                profile: Some("nope".into()),
+                ..base.clone()
+            }),
+            Err(ConfigError::NoProfile { .. })
+        ));
+        let none = ConnectionInput {
+            config: Some(dir.path().join("absent.toml")),
+            ..Default::default()
+        };
+        assert!(matches!(resolve(&none), Err(ConfigError::NoServer)));
+        let two = ConnectionInput {
+            sandbox: true,
+            env: Some(Env::Ppt),
+            ..none.clone()
+        };
+        assert!(matches!(resolve(&two), Err(ConfigError::TwoServers)));
+        let sb = ConnectionInput {
+            sandbox: true,
+            ..none.clone()
+        };
+        assert!(resolve(&sb).unwrap().api_key.is_none());
+        let nokey = ConnectionInput {
+            env: Some(Env::Ppt),
+            ..none
+        };
+        assert!(matches!(resolve(&nokey), Err(ConfigError::NoKey(_))));
+    }
+}

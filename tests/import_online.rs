@@ -1,0 +1,652 @@
+//! `leadsheet import` against the sandbox: statuses in the results workbook agree with what
+//! the server holds, row for row; faults never create a lead twice nor lose one; a refused key,
+//! a 429 storm, a server that is down and Ctrl-C each end as documented.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use calamine::{Data, Reader};
+use leadsheet::sandbox::SandboxConfig;
+use serde_json::Value;
+
+use crate::util::*;
+use crate::validate_cli::{leadsheet, root};
+
+/// The results workbook's Results sheet as maps of header → text.
+pub fn results_rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut book =
+        calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let range = book.worksheet_range("Results").unwrap();
+    let mut rows = range.rows();
+    let header: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
+    rows.map(|r| {
+        header
+            .iter()
+            .zip(r.iter())
+            .map(|(h, c)| {
+                let v = match c {
+                    Data::Float(f) => leadsheet::sheet::number_text(*f),
+                    Data::Empty => String::new(),
+                    other => other.to_string(),
+                };
+                (h.clone(), v)
+            })
+            .collect()
+    })
+    .collect()
+}
+
+/// Runs the binary with `args`, against `base` with `key` from the environment.
+pub async fn run(args: Vec<String>, base: Option<String>, key: &str) -> Output {
+    let key = key.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = leadsheet();
+        cmd.args(&args);
+        if let Some(b) = base {
+            cmd.args(["--base-url", &b]);
+        }
+        cmd.env("LEADSHEET_API_KEY", key)
+            .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml");
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+pub fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// A CSV in the default layout with `n` valid creates (partner ids `GEN-000001`…).
+pub fn generated_csv(dir: &Path, n: usize, prefix: &str) -> PathBuf {
+    let path = dir.join(format!("{prefix}.csv"));
+    let mut text = String::from(
+        "partnerId,leadOpportunity.partnerLeadOpportunityId,leadOpportunity.name,leadOpportunity.status,leadOpportunity.closeDate,\
+leadOpportunity.currency,customerLegalEntity.name,customerLegalEntity.city,customerLegalEntity.country,offerLines.1.offerNameId,offerLines.1.amount\n",
+    );
+    for i in 1..=n {
+        text.push_str(&format!("200000000014442,{prefix}-{i:06},Lead {i},LEAD_OPEN,2026-06-01,EUR,Customer {i},Paris,France,OFFER_{},{}\n", i % 7, i * 10));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every CREATED row is held by exactly one record with its id; nothing else was created.
+fn assert_stats_agree(rows: &[HashMap<String, String>], stats: &Value, plid_column: &str) {
+    let counts = stats["partnerLeadOpportunityIds"].as_object().unwrap();
+    for r in rows {
+        let plid = &r[plid_column];
+        match r["Status"].as_str() {
+            "CREATED" | "UPDATED" => assert_eq!(
+                counts.get(plid).and_then(Value::as_u64),
+                Some(1),
+                "{plid}: {r:?}"
+            ),
+            _ => assert!(counts.get(plid).is_none(), "{plid} should not exist: {r:?}"),
+        }
+    }
+    assert_eq!(stats["duplicates"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn samples_import_and_stats_agree() {
+    let sb = sandbox(SandboxConfig {
+        preload: 12,
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    for (sample, ext, expected) in [
+        ("create-one-row", "xlsx", [("CREATED", 6), ("INVALID", 4)]),
+        ("update-status", "csv", [("UPDATED", 4), ("INVALID", 3)]),
+    ] {
+        let out = dir.path().join(format!("{sample}.results.xlsx"));
+        let o = run(
+            vec![
+                "import".into(),
+                root()
+                    .join(format!("samples/{sample}.{ext}"))
+                    .display()
+                    .to_string(),
+                "--mapping".into(),
+                root()
+                    .join(format!("templates/{sample}.toml"))
+                    .display()
+                    .to_string(),
+                "-o".into(),
+                out.display().to_string(),
+            ],
+            Some(sb.handle.base_url()),
+            &sb.key,
+        )
+        .await;
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let rows = results_rows(&out);
+        for (status, n) in expected {
+            assert_eq!(
+                rows.iter().filter(|r| r["Status"] == status).count(),
+                n,
+                "{sample} {status}"
+            );
+        }
+        for r in &rows {
+            if r["Status"] == "CREATED" || r["Status"] == "UPDATED" {
+                assert!(!r["dsLeadOpportunityId"].is_empty());
+                assert_eq!(r["Attempts"], "1");
+                let got = sb.get(&format!("{V1}/{}", r["dsLeadOpportunityId"])).await;
+                assert_eq!(got.status, 200);
+            }
+        }
+    }
+    let stats = sb.stats().await;
+    assert_eq!(stats["requests"]["byOperation"]["create"]["201"], 6);
+    assert_eq!(stats["requests"]["byOperation"]["update"]["200"], 4);
+    let created = results_rows(&dir.path().join("create-one-row.results.xlsx"));
+    assert_stats_agree(&created, &stats, "CRM ID");
+    // An updated lead reads back with the sheet's values.
+    let updated = results_rows(&dir.path().join("update-status.results.xlsx"));
+    let first = sb
+        .get(&format!("{V1}/{}", updated[0]["dsLeadOpportunityId"]))
+        .await;
+    assert_eq!(first.body["data"]["leadOpportunity"]["status"], "QUALIFIED");
+    assert_eq!(
+        first.body["data"]["leadOpportunity"]["nextMilestone"],
+        "Customer Demo"
+    );
+}
+
+#[tokio::test]
+async fn faults_never_duplicate_or_lose_a_create() {
+    let sb = sandbox(SandboxConfig {
+        fail_503: 0.1,
+        commit_then_fail: 0.05,
+        rate_limit: 50,
+        latency_ms: 20,
+        seed: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    let n = 2000;
+    let input = generated_csv(dir.path(), n, "GEN");
+    let out = dir.path().join("gen.results.xlsx");
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "--concurrency",
+            "8",
+            "--max-retries",
+            "8",
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows = results_rows(&out);
+    assert_eq!(rows.len(), n);
+    assert!(
+        rows.iter().all(|r| r["Status"] == "CREATED"),
+        "{:?}",
+        rows.iter().find(|r| r["Status"] != "CREATED")
+    );
+    let stats = sb.stats().await;
+    assert_eq!(stats["records"]["total"], n);
+    assert_stats_agree(&rows, &stats, "leadOpportunity.partnerLeadOpportunityId");
+    // Each row's id is the record that holds its partner id.
+    let by_plid: HashMap<String, String> = sb
+        .handle
+        .records()
+        .into_iter()
+        .filter_map(|r| r.partner_lead_id.map(|p| (p, r.ds_id)))
+        .collect();
+    for r in &rows {
+        assert_eq!(
+            by_plid[&r["leadOpportunity.partnerLeadOpportunityId"]],
+            r["dsLeadOpportunityId"]
+        );
+    }
+    // The faults did happen, and were reconciled.
+    let faults = &stats["faults"];
+    assert!(faults["fail503"].as_u64().unwrap() > 0, "{faults}");
+    assert!(
+        faults["commitThen503"].as_u64().unwrap_or(0)
+            + faults["commitThenDrop"].as_u64().unwrap_or(0)
+            > 0,
+        "{faults}"
+    );
+    assert!(faults["rateLimited"].as_u64().unwrap() > 0, "{faults}");
+    assert!(
+        rows.iter()
+            .any(|r| r["Action"].starts_with("create (confirmed by a search")),
+        "some creates were settled by search"
+    );
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["rowsByStatus"]["CREATED"], n);
+}
+
+#[tokio::test]
+async fn a_429_storm_slows_down_but_completes() {
+    let sb = sandbox(SandboxConfig {
+        rate_limit: 5,
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 40, "STORM");
+    let out = dir.path().join("storm.results.xlsx");
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "--concurrency",
+            "16",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows = results_rows(&out);
+    assert!(rows.iter().all(|r| r["Status"] == "CREATED"));
+    let stats = sb.stats().await;
+    assert!(stats["faults"]["rateLimited"].as_u64().unwrap() > 0);
+    assert_eq!(stats["records"]["total"], 40);
+}
+
+#[tokio::test]
+async fn a_refused_key_stops_the_run() {
+    // 403: a key the server does not know.
+    let sb = sandbox(SandboxConfig::default()).await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 30, "KEY");
+    let out = dir.path().join("k.results.xlsx");
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "--concurrency",
+            "2",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(sb.handle.base_url()),
+        "wrong-key",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("refused the API key"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("wrong-key"),
+        "the key must never be printed"
+    );
+    let rows = results_rows(&out);
+    assert!(
+        rows.iter()
+            .filter(|r| r["Status"] == "FAILED")
+            .all(|r| r["HTTP status"] == "403")
+    );
+    assert!(rows.iter().filter(|r| r["Status"] == "FAILED").count() <= 2);
+    assert!(
+        rows.iter()
+            .filter(|r| r["Status"] == "NOT_SUBMITTED")
+            .count()
+            >= 28
+    );
+    assert_eq!(sb.stats().await["records"]["total"], 0);
+
+    // 401: a gateway that says the key is missing.
+    let app = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"message": "Missing API key in request"})),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(base),
+        "some-key",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("HTTP 401"), "{}", stderr(&o));
+    let rows = results_rows(&out);
+    assert!(rows.iter().any(|r| r["Status"] == "NOT_SUBMITTED"));
+    assert!(
+        rows.iter()
+            .all(|r| r["Status"] == "NOT_SUBMITTED" || r["Status"] == "FAILED")
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_stops_the_run() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 20, "DOWN");
+    let out = dir.path().join("d.results.xlsx");
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "--max-retries",
+            "2",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(base),
+        "k",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot reach"), "{}", stderr(&o));
+    let rows = results_rows(&out);
+    assert_eq!(rows.len(), 20);
+    assert!(
+        rows.iter()
+            .all(|r| r["Status"] == "FAILED" || r["Status"] == "NOT_SUBMITTED"),
+        "{rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn upsert_updates_rows_with_an_id_and_existing_partner_ids() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let existing = sb.create_basic("UP-000001").await;
+    let other = sb.create_basic("UP-000002").await;
+    let dir = scratch();
+    let csv = dir.path().join("up.csv");
+    let head = "dsLeadOpportunityId,leadOpportunity.partnerLeadOpportunityId,leadOpportunity.name,leadOpportunity.status,leadOpportunity.closeDate,leadOpportunity.currency,customerLegalEntity.name,customerLegalEntity.city,customerLegalEntity.country,offerLines.1.offerNameId\n";
+    std::fs::write(
+        &csv,
+        format!(
+            "{head}{other},UP-000002,Renamed,QUALIFIED,,,,,,\n,UP-000001,Existing,OPPY_OPEN,2026-06-01,EUR,A,B,C,O\n,UP-000003,New,LEAD_OPEN,2026-06-01,EUR,A,B,C,O\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("up.results.xlsx");
+    let o = run(
+        s(&[
+            "import",
+            csv.to_str().unwrap(),
+            "--mode",
+            "upsert",
+            "--partner-id",
+            "200000000014442",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows = results_rows(&out);
+    assert_eq!(
+        (rows[0]["Status"].as_str(), rows[0]["Action"].as_str()),
+        ("UPDATED", "update")
+    );
+    assert_eq!(rows[1]["Status"], "UPDATED");
+    assert_eq!(
+        rows[1]["Action"],
+        "update (existing record found after ERR801)"
+    );
+    assert_eq!(rows[1]["dsLeadOpportunityId"], existing);
+    assert_eq!(rows[2]["Status"], "CREATED");
+    let got = sb.get(&format!("{V1}/{existing}")).await;
+    assert_eq!(got.body["data"]["leadOpportunity"]["status"], "OPPY_OPEN");
+    // In create mode the same file's existing partner id is REJECTED with ERR801.
+    let o = run(
+        s(&[
+            "import",
+            csv.to_str().unwrap(),
+            "--mode",
+            "create",
+            "--partner-id",
+            "1",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+    let rows = results_rows(&out);
+    assert_eq!(
+        (
+            rows[1]["Status"].as_str(),
+            rows[1]["Error code"].as_str(),
+            rows[1]["HTTP status"].as_str()
+        ),
+        ("REJECTED", "ERR801", "400")
+    );
+    assert!(!rows[1]["Trace id"].is_empty());
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_sending_and_still_writes_the_results() {
+    let sb = sandbox(SandboxConfig {
+        latency_ms: 150,
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 200, "INT");
+    let out = dir.path().join("int.results.xlsx");
+    let mut cmd = leadsheet();
+    cmd.args([
+        "import",
+        input.to_str().unwrap(),
+        "--concurrency",
+        "2",
+        "-o",
+        out.to_str().unwrap(),
+        "--base-url",
+        &sb.handle.base_url(),
+    ])
+    .env("LEADSHEET_API_KEY", &sb.key)
+    .env("LEADSHEET_CONFIG", "/nonexistent.toml")
+    .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let rows = results_rows(&out);
+    let created = rows.iter().filter(|r| r["Status"] == "CREATED").count();
+    let unsent = rows
+        .iter()
+        .filter(|r| r["Status"] == "NOT_SUBMITTED")
+        .count();
+    assert!(
+        created > 0 && unsent > 0,
+        "created {created}, not submitted {unsent}"
+    );
+    assert_eq!(
+        created + unsent,
+        200,
+        "nothing is left in between: {:?}",
+        rows.iter()
+            .find(|r| r["Status"] != "CREATED" && r["Status"] != "NOT_SUBMITTED")
+    );
+    let stats = sb.stats().await;
+    assert_eq!(stats["records"]["total"], created);
+}
+
+#[tokio::test]
+async fn get_shows_one_lead() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let id = sb.create_basic("GET-1").await;
+    let o = run(s(&["get", &id]), Some(sb.handle.base_url()), &sb.key).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("partnerLeadOpportunityId") && text.contains("GET-1"),
+        "{text}"
+    );
+    assert!(text.contains("offerLines.1.offerNameId"), "{text}");
+    let o = run(
+        s(&["get", &id, "--json", "--api-version", "v0"]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["dsLeadOpportunityId"], id.as_str());
+    assert_eq!(v["offerLines"][0]["revenueType"], "UPFRONT");
+    let o = run(
+        s(&["get", "NOPE-NOPE00"]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("ERROR_048"), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn the_api_key_never_appears_in_output() {
+    let key = "s3cret-KEY-do-not-print-7f3a";
+    let sb = sandbox(SandboxConfig {
+        api_keys: vec![key.into()],
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 5, "SEC");
+    let out = dir.path().join("sec.results.xlsx");
+    let jsonl = dir.path().join("sec.jsonl");
+    let o = run(
+        s(&[
+            "-vv",
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--emit-requests",
+            jsonl.to_str().unwrap(),
+            "--json",
+        ]),
+        Some(sb.handle.base_url()),
+        key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(key));
+    assert!(!stderr(&o).contains(key));
+    assert!(!std::fs::read_to_string(&jsonl).unwrap().contains(key));
+    for sheet in ["Results", "Problems", "Summary"] {
+        assert!(
+            !crate::validate_cli::sheet_text(&out, sheet)
+                .join("\n")
+                .contains(key)
+        );
+    }
+}
+
+#[tokio::test]
+async fn connection_settings_are_checked() {
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 1, "CONN");
+    let out = dir.path().join("c.xlsx");
+    // No server chosen: a usage error, nothing sent.
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        None,
+        "k",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("--env"));
+    // Plain http to another machine is refused.
+    let o = run(
+        s(&["import", input.to_str().unwrap()]),
+        Some("http://example.com".into()),
+        "k",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("https"));
+    // --dry-run needs no server and sends nothing.
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "--dry-run",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        None,
+        "k",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(results_rows(&out)[0]["Status"], "VALID");
+    // A profile from the config file.
+    let cfg = dir.path().join("config.toml");
+    let sb = sandbox(SandboxConfig::default()).await;
+    std::fs::write(
+        &cfg,
+        format!(
+            "[profiles.local]\nbase_url = \"{}\"\napi_key = \"{}\"\n",
+            sb.handle.base_url(),
+            sb.key
+        ),
+    )
+    .unwrap();
+    let o = tokio::task::spawn_blocking({
+        let (input, out, cfg) = (input.clone(), out.clone(), cfg.clone());
+        move || {
+            leadsheet()
+                .args([
+                    "import",
+                    input.to_str().unwrap(),
+                    "--profile",
+                    "local",
+                    "--config",
+                    cfg.to_str().unwrap(),
+                    "-o",
+                    out.to_str().unwrap(),
+                ])
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(results_rows(&out)[0]["Status"], "CREATED");
+}

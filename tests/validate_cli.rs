@@ -1,0 +1,453 @@
+//! `leadsheet validate` as users run it: the bundled samples give the expected VALID/INVALID
+//! rows and messages (golden files), the emitted bodies validate against the contract's
+//! schemas, and bad input ends with a clear message and the documented exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use calamine::{Data, Reader};
+use serde_json::Value;
+
+use crate::util::*;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn leadsheet() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("leadsheet"));
+    c.env_remove("LEADSHEET_PARTNER_ID")
+        .env_remove("LEADSHEET_API_KEY");
+    c
+}
+
+/// A workbook's sheet as lines of ` | `-separated cells.
+pub fn sheet_text(path: &Path, sheet: &str) -> Vec<String> {
+    let mut book =
+        calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let range = book.worksheet_range(sheet).unwrap();
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::Float(f) => leadsheet::sheet::number_text(*f),
+                    Data::DateTime(d) => d.as_datetime().map(|t| t.to_string()).unwrap_or_default(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect()
+}
+
+/// The outcome columns of Results (status onwards, without the input columns) and Problems.
+pub fn outcome_text(path: &Path) -> String {
+    let results = sheet_text(path, "Results");
+    let status_col = results[0]
+        .split('\t')
+        .position(|h| h == "Status")
+        .expect("a Status column");
+    let mut out = vec!["# Results".to_string()];
+    for line in &results {
+        out.push(
+            line.split('\t')
+                .skip(status_col)
+                .collect::<Vec<_>>()
+                .join("\t"),
+        );
+    }
+    out.push("# Problems".into());
+    out.extend(sheet_text(path, "Problems"));
+    out.join("\n") + "\n"
+}
+
+/// Compares with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites it instead.
+pub fn golden(name: &str, actual: &str) {
+    let path = root().join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
+    if expected != actual {
+        let diff: Vec<String> = expected
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .filter(|(_, (e, a))| e != a)
+            .take(5)
+            .map(|(i, (e, a))| format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1))
+            .collect();
+        panic!(
+            "{} differs (UPDATE_GOLDEN=1 to accept):\n{}",
+            path.display(),
+            diff.join("\n")
+        );
+    }
+}
+
+fn validate(
+    sample: &str,
+    ext: &str,
+    dir: &Path,
+    extra: &[&str],
+) -> (std::process::Output, PathBuf) {
+    let out = dir.join(format!("{sample}.{ext}.results.xlsx"));
+    let output = leadsheet()
+        .arg("validate")
+        .arg(root().join(format!("samples/{sample}.{ext}")))
+        .arg("--mapping")
+        .arg(root().join(format!("templates/{sample}.toml")))
+        .arg("-o")
+        .arg(&out)
+        .args(extra)
+        .output()
+        .unwrap();
+    (output, out)
+}
+
+#[test]
+fn samples_match_their_golden_results() {
+    let dir = scratch();
+    for sample in ["create-one-row", "grouped-rows", "update-status"] {
+        // The XLSX and the Windows-1252 CSV of a sample say exactly the same.
+        for ext in ["xlsx", "csv"] {
+            let (output, results) = validate(sample, ext, dir.path(), &[]);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{sample}.{ext}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            golden(&format!("{sample}.txt"), &outcome_text(&results));
+        }
+    }
+}
+
+#[test]
+fn results_keep_input_cells_as_read() {
+    let dir = scratch();
+    let (_, results) = validate("create-one-row", "xlsx", dir.path(), &[]);
+    let mut book = calamine::open_workbook_auto(&results).unwrap();
+    let r = book.worksheet_range("Results").unwrap();
+    let header: Vec<String> = r
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let col = |h: &str| header.iter().position(|x| x == h).unwrap();
+    // Row 3 of the sample: zip 01069 as text, the close date as a date, the amount as a number.
+    let row = r.rows().nth(2).unwrap();
+    assert_eq!(row[col("ZIP")], Data::String("01069".into()));
+    assert!(
+        matches!(row[col("Close Date")], Data::DateTime(_)),
+        "{:?}",
+        row[col("Close Date")]
+    );
+    assert_eq!(row[col("Offer 1 Amount")], Data::Float(5490.0));
+    assert_eq!(row[col("Source row")], Data::Float(3.0));
+    let summary = sheet_text(&results, "Summary").join("\n");
+    for needle in [
+        "Input SHA-256",
+        "create-one-row.xlsx",
+        "Mapping file",
+        "API version\tv1",
+        "Mode\tcreate",
+        "Rows VALID\t6",
+        "Rows INVALID\t4",
+        "leadsheet version",
+    ] {
+        assert!(summary.contains(needle), "{needle} not in\n{summary}");
+    }
+}
+
+fn schema_validator(rel: &str) -> jsonschema::Validator {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&contract_json(&format!("resolved/{rel}")))
+        .unwrap()
+}
+
+fn check_emitted(path: &Path, version: &str) -> usize {
+    let create = schema_validator(&format!(
+        "{version}/createLeadsOpportunities.request.schema.json"
+    ));
+    let update = schema_validator(&format!(
+        "{version}/updateLeadOpportunitiesDetails.request.schema.json"
+    ));
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut n = 0;
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let body = &v["body"];
+        let validator = match v["action"].as_str().unwrap() {
+            "create" => &create,
+            _ => &update,
+        };
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{version} rejects {body}: {errors:?}");
+        assert!(v["rows"].as_array().is_some_and(|r| !r.is_empty()));
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn emitted_requests_validate_against_the_schemas() {
+    let dir = scratch();
+    for (sample, expected) in [
+        ("create-one-row", 6),
+        ("grouped-rows", 2),
+        ("update-status", 4),
+    ] {
+        for ext in ["xlsx", "csv"] {
+            let jsonl = dir.path().join(format!("{sample}.{ext}.jsonl"));
+            let (output, _) = validate(
+                sample,
+                ext,
+                dir.path(),
+                &["--emit-requests", jsonl.to_str().unwrap()],
+            );
+            assert_eq!(output.status.code(), Some(2));
+            assert_eq!(
+                check_emitted(&jsonl, "v1-derived"),
+                expected,
+                "{sample}.{ext}"
+            );
+        }
+    }
+    // The grouped sample's lead OPP-FR-101 gathers three rows, three lines and two contacts.
+    let text = std::fs::read_to_string(dir.path().join("grouped-rows.xlsx.jsonl")).unwrap();
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["rows"], serde_json::json!([2, 4, 6]));
+    assert_eq!(first["body"]["offerLines"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        first["body"]["customerContacts"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        first["body"]["leadOpportunity"]["nextMilestoneDate"],
+        "2026-07-15T08:00:00.000Z"
+    );
+    assert_eq!(first["body"]["offerLines"][1]["amount"], 12500.5);
+    assert_eq!(first["method"], "POST");
+    assert_eq!(first["path"], "/sales/api4partners/v1/leads-opportunities");
+}
+
+#[test]
+fn v0_bodies_validate_against_the_v0_schemas() {
+    let dir = scratch();
+    let csv = dir.path().join("v0.csv");
+    std::fs::write(
+        &csv,
+        "partnerId,leadOpportunity.partnerLeadOpportunityId,leadOpportunity.name,leadOpportunity.status,leadOpportunity.closeDate,leadOpportunity.currency,\
+customerLegalEntity.name,customerLegalEntity.city,customerLegalEntity.country,offerLines.1.offerNameId,offerLines.1.amount,offerLines.1.revenueType,\
+offerLines.2.offerNameId,offerLines.2.revenueType,leadOpportunity.reasonWon\n\
+200000000014442,V0-1,Lead,LEAD_OPEN,2026-06-01,EUR,ACME,Paris,France,OFFER_A,13800,UPFRONT,OFFER_B,RENTAL_BOOKING,PRTNR_SKILL_&_EXPRT\n\
+200000000014442,V0-2,Oppy,OPPY_OPEN,2026-06-01T10:00:00Z,USD,ACME,Paris,France,OFFER_A,5,PxC,,,\n",
+    )
+    .unwrap();
+    let jsonl = dir.path().join("v0.jsonl");
+    let out = leadsheet()
+        .args([
+            "validate",
+            csv.to_str().unwrap(),
+            "--api-version",
+            "v0",
+            "--emit-requests",
+            jsonl.to_str().unwrap(),
+            "-o",
+        ])
+        .arg(dir.path().join("v0.results.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(check_emitted(&jsonl, "v0"), 1);
+    let results = std::fs::read_to_string(dir.path().join("v0.results.csv")).unwrap();
+    assert!(results.contains("`PxC` is not a v0 value"), "{results}");
+}
+
+#[test]
+fn json_summary_csv_results_and_stdin() {
+    let dir = scratch();
+    let out_csv = dir.path().join("r.csv");
+    let input = std::fs::read(root().join("samples/create-one-row.csv")).unwrap();
+    let mut child = leadsheet()
+        .args(["validate", "-", "--mapping"])
+        .arg(root().join("templates/create-one-row.toml"))
+        .arg("-o")
+        .arg(&out_csv)
+        .arg("--json")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["rowsByStatus"]["VALID"], 6);
+    assert_eq!(summary["rowsByStatus"]["INVALID"], 4);
+    assert_eq!(summary["input"], "-");
+    assert_eq!(summary["exitCode"], 2);
+    let text = std::fs::read_to_string(&out_csv).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    assert!(headers.iter().any(|h| h == "Status"));
+    assert_eq!(rdr.records().count(), 10);
+}
+
+#[test]
+fn csv_results_make_formulas_inert() {
+    let dir = scratch();
+    let input = dir.path().join("evil.csv");
+    std::fs::write(
+        &input,
+        "leadOpportunity.name,leadOpportunity.description\n=HYPERLINK(\"http://x\"),+1+2\n",
+    )
+    .unwrap();
+    let out_csv = dir.path().join("r.csv");
+    let out = leadsheet()
+        .arg("validate")
+        .arg(&input)
+        .arg("-o")
+        .arg(&out_csv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(&out_csv).unwrap();
+    assert!(text.contains("'=HYPERLINK"), "{text}");
+    assert!(text.contains("'+1+2"), "{text}");
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_exit_code() {
+    let dir = scratch();
+    let mapping = root().join("templates/create-one-row.toml");
+    // A mapping naming a column the file lacks: exit 3, with the headers and a suggestion.
+    let csv = dir.path().join("cols.csv");
+    std::fs::write(&csv, "CRM ID;Opportunity Name\nX;Y\n").unwrap();
+    let out = leadsheet()
+        .arg("validate")
+        .arg(&csv)
+        .arg("--mapping")
+        .arg(&mapping)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no column `Opportunity`")
+            && err.contains("A `CRM ID`")
+            && err.contains("cols.csv"),
+        "{err}"
+    );
+    // A file that does not exist, a broken workbook: exit 1, naming the file.
+    let out = leadsheet()
+        .args(["validate", "/no/such/leads.xlsx"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/leads.xlsx"));
+    let broken = dir.path().join("broken.xlsx");
+    std::fs::write(&broken, b"not a workbook at all").unwrap();
+    let out = leadsheet().arg("validate").arg(&broken).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.xlsx"));
+    // A broken mapping: exit 3 with the line.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[leadOpportunity]\nname = { colum = \"X\" }\n").unwrap();
+    let out = leadsheet()
+        .arg("validate")
+        .arg(&csv)
+        .arg("--mapping")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
+    // An unknown sheet: exit 3, listing the sheets.
+    let out = leadsheet()
+        .arg("validate")
+        .arg(root().join("samples/create-one-row.xlsx"))
+        .args(["--sheet", "Leads", "--mapping"])
+        .arg(&mapping)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`Pipeline`"));
+    // All rows valid: exit 0.
+    let ok = dir.path().join("ok.csv");
+    std::fs::write(&ok, "leadOpportunity.partnerLeadOpportunityId,leadOpportunity.name,leadOpportunity.status,leadOpportunity.closeDate,leadOpportunity.currency,customerLegalEntity.name,customerLegalEntity.city,customerLegalEntity.country,offerLines.1.offerNameId\nP-1,Lead,LEAD_OPEN,2026-06-01,EUR,ACME,Paris,France,OFFER\n").unwrap();
+    let out = leadsheet()
+        .arg("validate")
+        .arg(&ok)
+        .args(["--partner-id", "200000000014442", "-o"])
+        .arg(dir.path().join("ok.xlsx"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = leadsheet()
+        .arg("validate")
+        .arg(&ok)
+        .arg("-o")
+        .arg(dir.path().join("ok2.xlsx"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no partner id: the create is invalid"
+    );
+}
+
+#[test]
+fn duplicate_partner_ids_in_one_file_are_flagged() {
+    let dir = scratch();
+    let csv = dir.path().join("dup.csv");
+    let head = "leadOpportunity.partnerLeadOpportunityId,leadOpportunity.name,leadOpportunity.status,leadOpportunity.closeDate,leadOpportunity.currency,customerLegalEntity.name,customerLegalEntity.city,customerLegalEntity.country,offerLines.1.offerNameId\n";
+    std::fs::write(&csv, format!("{head}P-1,A,LEAD_OPEN,2026-06-01,EUR,X,Y,Z,O\nP-2,B,LEAD_OPEN,2026-06-01,EUR,X,Y,Z,O\nP-1,C,LEAD_OPEN,2026-06-01,EUR,X,Y,Z,O\n")).unwrap();
+    let out_csv = dir.path().join("dup.results.csv");
+    let out = leadsheet()
+        .arg("validate")
+        .arg(&csv)
+        .args(["--partner-id", "1"])
+        .arg("-o")
+        .arg(&out_csv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(&out_csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].contains("INVALID") && lines[1].contains("also used on row 4"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains("VALID"));
+    assert!(
+        lines[3].contains("INVALID") && lines[3].contains("also used on row 2"),
+        "{}",
+        lines[3]
+    );
+}
