@@ -5,6 +5,7 @@ mod util;
 
 mod import_online;
 mod props;
+mod readme;
 mod sandbox_api;
 mod sandbox_cli;
 mod sandbox_faults;

@@ -58,7 +58,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Exit> 
         concurrency: usize::from(args.send.concurrency),
         rate: args.send.rate,
     };
-    let connected = connect(&args.connection, tuning, cancel.clone(), global.quiet).await?;
+    let mut connected = connect(&args.connection, tuning, cancel.clone(), global.quiet).await?;
     plan.fallback_partner_id = connected.partner_fallback.clone();
     let mode = plan.mode;
     let results = args
@@ -131,7 +131,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Exit> 
     .await
     .context("the results task stopped")?;
     let (prepared, results) = prepared.map_err(classify)?;
-    if let Some(sb) = connected.sandbox {
+    if let Some(sb) = connected.sandbox.take() {
         sb.shutdown().await;
     }
     let exit = match &end {
@@ -139,7 +139,21 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Exit> 
         _ => exit_for(&prepared),
     };
     if args.json {
-        println!("{}", summary_json("import", &prepared, &results, exit));
+        let mut json = summary_json("import", &prepared, &results, exit);
+        if let Some(o) = json.as_object_mut() {
+            o.insert("server".into(), connected.label.clone().into());
+            o.insert("sendSeconds".into(), took.as_secs_f64().into());
+            o.insert("concurrency".into(), args.send.concurrency.into());
+            o.insert(
+                "run".into(),
+                match &end {
+                    RunEnd::Completed => "completed".into(),
+                    RunEnd::Interrupted => "interrupted".into(),
+                    RunEnd::Stopped(why) => format!("stopped: {why}").into(),
+                },
+            );
+        }
+        println!("{json}");
     }
     if !global.quiet {
         eprintln!("{}", summary_text("import", &prepared, &results));

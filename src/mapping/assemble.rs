@@ -4,12 +4,14 @@
 //! key column (rows need not be adjacent). The draft turns into the request body plus a map
 //! from each field path to its cell, so that a problem found in the body points at the cell.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::convert::Value;
 use super::fields::{self, FieldId, Section};
 use super::resolve::{Binding, Resolved, Source};
-use crate::api::model::LeadRequest;
+use crate::api::model::{
+    CustomerContact, LeadOpportunityWrite, LeadRequest, LegalEntity, OfferLine, PartnerContact,
+};
 use crate::sheet::{CellRef, RowNum, SourceRow};
 use crate::validate::Problem;
 
@@ -264,67 +266,158 @@ impl LeadDraft {
         self.rows.first().map(|(_, r)| *r)
     }
 
-    /// The request body and, for each field path, the cell it came from.
-    pub fn to_request(&self) -> (LeadRequest, Origins) {
-        let mut origins = Origins::default();
-        let mut body = serde_json::Map::new();
-        let put = |section: Section,
-                   name: &str,
-                   value: serde_json::Value,
-                   target: &mut serde_json::Map<String, serde_json::Value>| {
-            match section.key() {
-                None => {
-                    target.insert(name.to_string(), value);
-                }
-                Some(k) => {
-                    let obj = target
-                        .entry(k)
-                        .or_insert_with(|| serde_json::Value::Object(Default::default()));
-                    if let Some(o) = obj.as_object_mut() {
-                        o.insert(name.to_string(), value);
-                    }
-                }
-            }
-        };
-        let ds_id = fields::id(Section::Top, "dsLeadOpportunityId");
+    /// The request body this lead sends.
+    pub fn to_request(&self) -> LeadRequest {
+        let mut req = LeadRequest::default();
+        let mut entity: Option<LegalEntity> = None;
         for (field, v) in &self.single.values {
             let def = fields::def(*field);
-            if *field == ds_id {
+            let v = &v.value;
+            match def.section {
+                Section::Top if def.name == "partnerId" => req.partner_id = Some(text(v)),
+                Section::Top => {}
+                Section::Lead => set_lead(&mut req.lead_opportunity, def.name, v),
+                Section::LegalEntity => {
+                    set_entity(entity.get_or_insert_with(LegalEntity::default), def.name, v)
+                }
+                _ => {}
+            }
+        }
+        req.customer_legal_entity = entity;
+        for (section, items) in &self.children {
+            if items.is_empty() {
                 continue;
             }
-            origins.note(def.path(), v.cell);
-            put(def.section, def.name, v.value.to_json(), &mut body);
-        }
-        for (field, cell) in &self.single.empties {
-            origins.note(fields::def(*field).path(), Some(*cell));
-        }
-        for (section, items) in &self.children {
-            let key = section.key().expect("list sections have a key");
-            let mut list = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                let mut obj = serde_json::Map::new();
-                for (field, v) in &item.values {
-                    let def = fields::def(*field);
-                    origins.note(format!("{key}[{i}].{}", def.name), v.cell);
-                    obj.insert(def.name.to_string(), v.value.to_json());
+            match section {
+                Section::OfferLine => {
+                    req.offer_lines = Some(items.iter().map(offer_line).collect())
                 }
-                for (field, cell) in &item.empties {
-                    origins.note(
-                        format!("{key}[{i}].{}", fields::def(*field).name),
-                        Some(*cell),
-                    );
+                Section::CustomerContact => {
+                    req.customer_contacts = Some(items.iter().map(customer_contact).collect())
                 }
-                list.push(serde_json::Value::Object(obj));
-            }
-            if !list.is_empty() {
-                body.insert(key.to_string(), serde_json::Value::Array(list));
+                Section::PartnerContact => {
+                    req.partner_contacts = Some(items.iter().map(partner_contact).collect())
+                }
+                _ => {}
             }
         }
-        // Values have the JSON types of the model's fields (text, number, list of text), so
-        // this cannot fail; a default body keeps the lead reportable if it ever did.
-        let request = serde_json::from_value(serde_json::Value::Object(body)).unwrap_or_default();
-        (request, origins)
+        req
     }
+
+    /// Where each field of [`LeadDraft::to_request`]'s body came from, looked up on demand
+    /// (problems are rare; building a map for every lead would cost more than it saves).
+    pub fn origins(&self) -> Origins<'_> {
+        Origins(self)
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::Num(n) => crate::sheet::number_text(*n),
+        Value::List(items) => items.join(";"),
+    }
+}
+
+fn list(v: &Value) -> Vec<String> {
+    match v {
+        Value::List(items) => items.clone(),
+        other => vec![text(other)],
+    }
+}
+
+fn set_lead(lo: &mut LeadOpportunityWrite, name: &str, v: &Value) {
+    let slot = match name {
+        "reasonWon" => return lo.reason_won = Some(list(v)),
+        "reasonLost" => return lo.reason_lost = Some(list(v)),
+        "competitors" => return lo.competitors = Some(list(v)),
+        "partnerLeadOpportunityId" => &mut lo.partner_lead_opportunity_id,
+        "name" => &mut lo.name,
+        "dsOwnerEmail" => &mut lo.ds_owner_email,
+        "status" => &mut lo.status,
+        "forecastCategory" => &mut lo.forecast_category,
+        "closeDate" => &mut lo.close_date,
+        "cometCampaignCode" => &mut lo.comet_campaign_code,
+        "reasonWonLostComment" => &mut lo.reason_won_lost_comment,
+        "gtmTacticId" => &mut lo.gtm_tactic_id,
+        "description" => &mut lo.description,
+        "nextMilestone" => &mut lo.next_milestone,
+        "nextMilestoneDate" => &mut lo.next_milestone_date,
+        "currency" => &mut lo.currency,
+        _ => return,
+    };
+    *slot = Some(text(v));
+}
+
+fn set_entity(le: &mut LegalEntity, name: &str, v: &Value) {
+    let slot = match name {
+        "id" => &mut le.id,
+        "dunsNumber" => &mut le.duns_number,
+        "vatNumber" => &mut le.vat_number,
+        "registrationId" => &mut le.registration_id,
+        "name" => &mut le.name,
+        "city" => &mut le.city,
+        "country" => &mut le.country,
+        "addressLine1" => &mut le.address_line1,
+        "addressLine2" => &mut le.address_line2,
+        "statePrefecture" => &mut le.state_prefecture,
+        "zipCode" => &mut le.zip_code,
+        "websiteUrl" => &mut le.website_url,
+        _ => return,
+    };
+    *slot = Some(text(v));
+}
+
+fn offer_line(item: &Item) -> OfferLine {
+    let mut l = OfferLine::default();
+    for (field, v) in &item.values {
+        let v = &v.value;
+        match fields::def(*field).name {
+            "offerNameId" => l.offer_name_id = text(v),
+            "amount" => {
+                l.amount = match v {
+                    Value::Num(n) => Some(*n),
+                    other => text(other).parse().ok(),
+                }
+            }
+            "revenueType" => l.revenue_type = Some(text(v)),
+            "startDate" => l.start_date = Some(text(v)),
+            "endDate" => l.end_date = Some(text(v)),
+            _ => {}
+        }
+    }
+    l
+}
+
+fn customer_contact(item: &Item) -> CustomerContact {
+    let mut c = CustomerContact::default();
+    for (field, v) in &item.values {
+        let v = &v.value;
+        match fields::def(*field).name {
+            "email" => c.email = text(v),
+            "firstName" => c.first_name = text(v),
+            "lastName" => c.last_name = text(v),
+            "phoneNumber" => c.phone_number = Some(text(v)),
+            "salutation" => c.salutation = Some(text(v)),
+            "jobTitle" => c.job_title = Some(text(v)),
+            _ => {}
+        }
+    }
+    c
+}
+
+fn partner_contact(item: &Item) -> PartnerContact {
+    let mut c = PartnerContact::default();
+    for (field, v) in &item.values {
+        let v = &v.value;
+        match fields::def(*field).name {
+            "salesRepEmail" => c.sales_rep_email = text(v),
+            "salesRepFirstName" => c.sales_rep_first_name = text(v),
+            "salesRepLastName" => c.sales_rep_last_name = text(v),
+            _ => {}
+        }
+    }
+    c
 }
 
 fn values_of(item: &Item) -> Vec<(FieldId, &Value)> {
@@ -333,18 +426,45 @@ fn values_of(item: &Item) -> Vec<(FieldId, &Value)> {
     v
 }
 
-/// Field path → the cell it was read from (or the empty cell it should have been read from).
-#[derive(Debug, Clone, Default)]
-pub struct Origins(HashMap<String, CellRef>);
+/// Field path (`leadOpportunity.name`, `offerLines[1].amount`) → the cell it was read from,
+/// or the empty cell it should have been read from.
+#[derive(Debug, Clone, Copy)]
+pub struct Origins<'a>(&'a LeadDraft);
 
-impl Origins {
-    fn note(&mut self, path: String, cell: Option<CellRef>) {
-        if let Some(c) = cell {
-            self.0.entry(path).or_insert(c);
-        }
-    }
-
+impl Origins<'_> {
     pub fn cell(&self, path: &str) -> Option<CellRef> {
-        self.0.get(path).copied()
+        let in_item = |item: &Item, section: Section, name: &str| -> Option<CellRef> {
+            let field = fields::find(section, name)?;
+            item.values
+                .iter()
+                .find(|(f, _)| *f == field)
+                .and_then(|(_, v)| v.cell)
+                .or_else(|| {
+                    item.empties
+                        .iter()
+                        .find(|(f, _)| *f == field)
+                        .map(|(_, c)| *c)
+                })
+        };
+        if let Some((head, rest)) = path.split_once('[') {
+            let (index, name) = rest.split_once("].")?;
+            let section = Section::LISTS.into_iter().find(|s| s.key() == Some(head))?;
+            let item = self
+                .0
+                .children
+                .get(&section)?
+                .get(index.parse::<usize>().ok()?)?;
+            return in_item(item, section, name);
+        }
+        let (section, name) = match path.split_once('.') {
+            Some((head, name)) => (
+                [Section::Lead, Section::LegalEntity]
+                    .into_iter()
+                    .find(|s| s.key() == Some(head))?,
+                name,
+            ),
+            None => (Section::Top, path),
+        };
+        in_item(&self.0.single, section, name)
     }
 }

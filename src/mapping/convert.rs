@@ -181,7 +181,12 @@ impl Conv {
 
     fn mapped(&self, s: &str) -> String {
         let s = s.trim();
-        let v = self.map.get(&map_key(s)).map(String::as_str).unwrap_or(s);
+        // Most columns have no map: skip building the lookup key.
+        let v = if self.map.is_empty() {
+            s
+        } else {
+            self.map.get(&map_key(s)).map(String::as_str).unwrap_or(s)
+        };
         match self.enum_values {
             Some(values) => values
                 .iter()
@@ -209,6 +214,7 @@ impl Conv {
                 "`{}` is a number, not a date; format the cell as a date or write it as text",
                 number_text(*f)
             )),
+            Cell::Text(s) => self.text(s),
             other => self.text(&other.to_text()),
         }
     }

@@ -270,6 +270,8 @@ struct KeepBlankLines<R> {
     delimiter: u8,
     in_quotes: bool,
     at_line_start: bool,
+    /// Reused read buffer, and the adapted bytes waiting to be handed out.
+    raw: Vec<u8>,
     buf: Vec<u8>,
     pos: usize,
 }
@@ -281,7 +283,8 @@ impl<R: Read> KeepBlankLines<R> {
             delimiter,
             in_quotes: false,
             at_line_start: true,
-            buf: Vec::new(),
+            raw: vec![0; 64 * 1024],
+            buf: Vec::with_capacity(66 * 1024),
             pos: 0,
         }
     }
@@ -290,14 +293,13 @@ impl<R: Read> KeepBlankLines<R> {
 impl<R: Read> Read for KeepBlankLines<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         if self.pos >= self.buf.len() {
-            let mut chunk = vec![0u8; out.len().max(8192)];
-            let n = self.inner.read(&mut chunk)?;
+            let n = self.inner.read(&mut self.raw)?;
             if n == 0 {
                 return Ok(0);
             }
             self.buf.clear();
             self.pos = 0;
-            for &b in &chunk[..n] {
+            for &b in &self.raw[..n] {
                 if !self.in_quotes && self.at_line_start && (b == b'\n' || b == b'\r') {
                     self.buf.push(self.delimiter);
                 }

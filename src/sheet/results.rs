@@ -241,27 +241,35 @@ impl ResultsWriter {
         let path = self.path.clone();
         match &mut self.sink {
             Sink::Csv(w) => {
-                let mut record: Vec<String> = src
-                    .cells
-                    .iter()
-                    .map(|c| inert(&c.to_text()).into_owned())
-                    .collect();
-                record.resize(self.headers.len(), String::new());
-                record.extend([
-                    out.status.to_string(),
-                    out.ds_id.unwrap_or_default().to_string(),
-                    out.action.unwrap_or_default().to_string(),
-                    out.http_status.map(|s| s.to_string()).unwrap_or_default(),
-                    inert(out.error_code.unwrap_or_default()).into_owned(),
-                    inert(out.message.unwrap_or_default()).into_owned(),
-                    out.trace_id.unwrap_or_default().to_string(),
-                    out.attempts.map(|a| a.to_string()).unwrap_or_default(),
-                    src.row.to_string(),
-                ]);
-                w.write_record(&record).map_err(|e| ResultsError::Write {
-                    path,
+                let werr = |e: csv::Error| ResultsError::Write {
+                    path: path.clone(),
                     message: e.to_string(),
-                })?;
+                };
+                for i in 0..self.headers.len() {
+                    match src.cells.get(i) {
+                        Some(Cell::Text(s)) => w.write_field(inert(s).as_bytes()),
+                        Some(Cell::Empty) | None => w.write_field(b""),
+                        Some(other) => w.write_field(inert(&other.to_text()).as_bytes()),
+                    }
+                    .map_err(werr)?;
+                }
+                let http = out.http_status.map(|s| s.to_string()).unwrap_or_default();
+                let attempts = out.attempts.map(|a| a.to_string()).unwrap_or_default();
+                let row = src.row.to_string();
+                for field in [
+                    out.status,
+                    out.ds_id.unwrap_or_default(),
+                    out.action.unwrap_or_default(),
+                    &http,
+                    out.error_code.unwrap_or_default(),
+                    out.message.unwrap_or_default(),
+                    out.trace_id.unwrap_or_default(),
+                    &attempts,
+                    &row,
+                ] {
+                    w.write_field(inert(field).as_bytes()).map_err(werr)?;
+                }
+                w.write_record(None::<&[u8]>).map_err(werr)?;
             }
             Sink::Xlsx { book, formats } => {
                 let ws = book.worksheet_from_index(0).map_err(xerr(&path))?;

@@ -85,7 +85,7 @@ fn is_plain_date(s: &str) -> bool {
 
 /// Collects problems for one lead, pointing each at its cell.
 struct Report<'a> {
-    origins: &'a Origins,
+    origins: Origins<'a>,
     first_row: Option<RowNum>,
     problems: Vec<Problem>,
     version: ApiVersion,
@@ -194,9 +194,10 @@ pub fn check(draft: &LeadDraft, rules: Rules) -> Checked {
         (Mode::Upsert, Some(_)) => Action::Update,
         (Mode::Upsert, None) => Action::Create,
     };
-    let (mut request, origins) = draft.to_request();
+    let mut request = draft.to_request();
+    let origins = draft.origins();
     let mut r = Report {
-        origins: &origins,
+        origins,
         first_row: draft.first_row(),
         problems: draft.problems.clone(),
         version: rules.version,
@@ -523,9 +524,13 @@ pub fn check_all(drafts: &[LeadDraft], rules: Rules) -> Vec<Checked> {
 
 /// Finds leads of one file that would collide at 3DS: two creates with the same
 /// partnerLeadOpportunityId (the second would get ERR801), or two updates of one lead.
+///
+/// A million-row file has a million keys, so keys are remembered by a 128-bit digest with the
+/// first lead's position (32 bytes each); only keys seen twice keep their text.
 #[derive(Default)]
 pub struct Duplicates {
-    seen: HashMap<(Action, String), Vec<DuplicateLead>>,
+    first: HashMap<u128, DuplicateLead>,
+    repeated: HashMap<u128, (Action, String, Vec<DuplicateLead>)>,
 }
 
 /// A lead of a duplicate group: its index, and where its key sits.
@@ -536,6 +541,16 @@ pub struct DuplicateLead {
     pub cell: Option<CellRef>,
 }
 
+fn digest(action: Action, key: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (salt, action, key).hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
 impl Duplicates {
     /// Notes lead `lead`, whatever its validity.
     pub fn note(&mut self, lead: usize, checked: &Checked) {
@@ -544,33 +559,40 @@ impl Duplicates {
                 .request
                 .lead_opportunity
                 .partner_lead_opportunity_id
-                .clone(),
-            Action::Update => checked.ds_id.clone(),
+                .as_deref(),
+            Action::Update => checked.ds_id.as_deref(),
         };
-        if let Some(k) = key.filter(|k| !k.is_empty()) {
-            let row = checked
-                .key_cell
-                .map(|c| c.row)
-                .or(checked.rows.first().map(|(_, r)| *r));
-            self.seen
-                .entry((checked.action, k))
-                .or_default()
-                .push(DuplicateLead {
-                    lead,
-                    row,
-                    cell: checked.key_cell,
-                });
+        let Some(k) = key.filter(|k| !k.is_empty()) else {
+            return;
+        };
+        let row = checked
+            .key_cell
+            .map(|c| c.row)
+            .or(checked.rows.first().map(|(_, r)| *r));
+        let this = DuplicateLead {
+            lead,
+            row,
+            cell: checked.key_cell,
+        };
+        let d = digest(checked.action, k);
+        match self.first.entry(d) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(this);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let first = *o.get();
+                self.repeated
+                    .entry(d)
+                    .or_insert_with(|| (checked.action, k.to_string(), vec![first]))
+                    .2
+                    .push(this);
+            }
         }
     }
 
     /// Every group of two or more leads sharing a key.
     pub fn groups(self) -> Vec<(Action, String, Vec<DuplicateLead>)> {
-        let mut out: Vec<_> = self
-            .seen
-            .into_iter()
-            .filter(|(_, v)| v.len() > 1)
-            .map(|((a, k), v)| (a, k, v))
-            .collect();
+        let mut out: Vec<_> = self.repeated.into_values().collect();
         out.sort_by_key(|(_, _, v)| v[0].lead);
         out
     }

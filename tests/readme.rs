@@ -1,0 +1,52 @@
+//! The README stays true to the binary: every flag of every command is documented, and it opens
+//! with the two commands the project promises (the sample import against the sandbox, the tests).
+
+use clap::CommandFactory;
+
+use crate::validate_cli::root;
+
+#[test]
+fn readme_documents_every_flag() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let cli = leadsheet::cli::Cli::command();
+    let mut missing = vec![];
+    for sub in cli.get_subcommands() {
+        for arg in sub.get_arguments() {
+            if let Some(long) = arg.get_long()
+                && !matches!(long, "help" | "version")
+                && !readme.contains(&format!("--{long}"))
+            {
+                missing.push(format!("{} --{long}", sub.get_name()));
+            }
+        }
+        assert!(
+            readme.contains(&format!("leadsheet {}", sub.get_name())),
+            "README never shows `leadsheet {}`",
+            sub.get_name()
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "flags missing from the README: {missing:?}"
+    );
+}
+
+#[test]
+fn readme_opens_with_the_two_commands() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block = readme.split("```").nth(1).unwrap();
+    let lines: Vec<&str> = block
+        .lines()
+        .filter(|l| !l.trim().is_empty() && *l != "sh")
+        .collect();
+    assert!(
+        lines[0].contains("import samples/")
+            && lines[0].contains("--sandbox")
+            && lines[0].contains("-o "),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1].trim(), "cargo test");
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(ci.contains("cargo test"));
+}
