@@ -44,6 +44,10 @@ pub enum Command {
     Import(ImportArgs),
     /// Show one lead-opportunity by its dsLeadOpportunityId
     Get(GetArgs),
+    /// Export leads (by modified date, partner ids, unassigned, or ids) to XLSX, CSV or JSONL
+    Export(ExportArgs),
+    /// Export the sales portfolio-items catalogue
+    Portfolio(PortfolioArgs),
     /// Serve the embedded API4Partners sandbox (no credentials, no network)
     Sandbox(SandboxArgs),
 }
@@ -173,6 +177,89 @@ pub struct GetArgs {
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
     /// Print the lead as JSON (the API's read model)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The two layouts of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Layout {
+    /// Every field of the read model, children on their own sheets (reporting)
+    #[default]
+    Report,
+    /// The columns of a mapping (default: the API-path layout), to edit and re-import
+    Import,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = EXIT_CODES)]
+pub struct ExportArgs {
+    /// Leads modified from this date-time (UTC or with an offset, e.g. 2025-08-04T08:00:00Z or 2025-08-04)
+    #[arg(long, value_name = "DATETIME", conflicts_with = "modified_since")]
+    pub modified_from: Option<String>,
+    /// …until this date-time (default: now)
+    #[arg(long, value_name = "DATETIME", requires = "modified_from")]
+    pub modified_to: Option<String>,
+    /// Leads modified in the last 90m, 36h, 30d, 2w, or since a date
+    #[arg(long, value_name = "DURATION|DATE")]
+    pub modified_since: Option<String>,
+    /// Leads with this partnerLeadOpportunityId (repeatable)
+    #[arg(long = "partner-lead-id", value_name = "ID")]
+    pub partner_lead_ids: Vec<String>,
+    /// Leads whose partnerLeadOpportunityIds are in a column of this sheet or CSV
+    #[arg(long = "partner-lead-ids", value_name = "FILE")]
+    pub partner_lead_ids_file: Option<String>,
+    /// Leads without a partnerLeadOpportunityId: marketing leads waiting to be picked up
+    #[arg(long, conflicts_with_all = ["partner_lead_ids", "partner_lead_ids_file"])]
+    pub unassigned: bool,
+    /// A known dsLeadOpportunityId, no search (repeatable)
+    #[arg(long = "id", value_name = "ID", conflicts_with_all = ["modified_from", "modified_since", "partner_lead_ids", "partner_lead_ids_file", "unassigned"])]
+    pub ids: Vec<String>,
+    /// Known dsLeadOpportunityIds from a column of this sheet or CSV, no search
+    #[arg(long = "ids", value_name = "FILE", conflicts_with_all = ["modified_from", "modified_since", "partner_lead_ids", "partner_lead_ids_file", "unassigned"])]
+    pub ids_file: Option<String>,
+    /// Output: .xlsx (Leads, OfferLines, CustomerContacts, PartnerContacts, Errors, Summary), .csv or .jsonl
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// report (every field) or import (a mapping's columns, to edit and re-import)
+    #[arg(long, value_enum, default_value_t = Layout::Report)]
+    pub layout: Layout,
+    /// With --layout import: the mapping whose columns to write
+    #[arg(long, short = 'm', value_name = "FILE", requires = "layout")]
+    pub mapping: Option<PathBuf>,
+    /// The partnerId written in the import layout (also LEADSHEET_PARTNER_ID)
+    #[arg(long, env = "LEADSHEET_PARTNER_ID", value_name = "ID")]
+    pub partner_id: Option<String>,
+    /// API version of the details (default v1)
+    #[arg(long, value_name = "v1|v0")]
+    pub api_version: Option<ApiVersion>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = EXIT_CODES)]
+pub struct PortfolioArgs {
+    /// Output: .xlsx or .csv
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Items per page (the API's default is 9999)
+    #[arg(long, default_value_t = 500, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9999))]
+    pub page_size: u32,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Further attempts after a 429, a 503 or a network error
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_retries: u32,
+    /// Seconds before a request is given up
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub timeout: u64,
+    /// Print the summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
 }

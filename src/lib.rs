@@ -13,6 +13,7 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod export;
 pub mod mapping;
 pub mod pipeline;
 pub mod sandbox;

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod export_online;
 mod import_online;
 mod props;
 mod readme;

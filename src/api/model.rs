@@ -74,7 +74,11 @@ pub struct LeadOpportunityWrite {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OfferLine {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "amount_json"
+    )]
     pub amount: Option<f64>,
     #[serde(default)]
     pub offer_name_id: String,
@@ -85,6 +89,16 @@ pub struct OfferLine {
     pub start_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
+}
+
+/// Amounts are JSON numbers; whole ones are written without a fraction (`13800`, as in the
+/// contract's examples) so that a value read back compares equal to the one sent.
+fn amount_json<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => s.serialize_i64(*x as i64),
+        Some(x) => s.serialize_f64(*x),
+        None => s.serialize_none(),
+    }
 }
 
 /// `customerLegalEntity`. `name`, `city` and `country` are required *keys* whose values may be

@@ -1,8 +1,10 @@
 //! One file per subcommand, each a thin `run` over the library, and the dispatch between them.
 
 mod connect;
+mod export;
 pub mod get;
 mod import;
+mod portfolio;
 mod sandbox;
 pub mod validate;
 
@@ -15,5 +17,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::run(&cli.global, args).await,
         Command::Import(args) => import::run(&cli.global, args).await,
         Command::Get(args) => get::run(&cli.global, args).await,
+        Command::Export(args) => export::run(&cli.global, args).await,
+        Command::Portfolio(args) => portfolio::run(&cli.global, args).await,
     }
 }

@@ -54,6 +54,17 @@ pub struct DateFormat {
     has_time: bool,
 }
 
+impl DateFormat {
+    /// The chrono (strftime) form of the pattern, for formatting dates the same way.
+    pub fn chrono_pattern(&self) -> &str {
+        &self.chrono
+    }
+
+    pub fn has_time(&self) -> bool {
+        self.has_time
+    }
+}
+
 /// Translates `DD.MM.YYYY HH:mm` style patterns (or strftime patterns containing `%`).
 pub fn date_format(pattern: &str) -> Result<DateFormat, String> {
     if pattern.contains('%') {
@@ -222,6 +233,12 @@ impl Conv {
     /// Converts text (a CSV cell, a constant, a default); `Ok(None)` when blank.
     pub fn text(&self, raw: &str) -> Result<Option<Value>, String> {
         let s = raw.trim();
+        // A leading `'` before `=`, `+`, `-` or `@` is how leadsheet's CSV files (and Excel)
+        // keep a value from being taken for a formula; it is not part of the value.
+        let s = match s.strip_prefix('\'') {
+            Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+            _ => s,
+        };
         if s.is_empty() {
             return Ok(None);
         }

@@ -1,0 +1,497 @@
+//! The columns of an export. The reporting layout has every field of the read model, API names
+//! as headers (nested ones dotted: `customerLegalEntity.name`), dates as dates and amounts as
+//! numbers. The import layout has the columns of a mapping (by default the API-path layout that
+//! `validate` and `import` read without `--mapping`), with values as the mapping would read
+//! them back, so an exported file can be edited and re-imported as updates.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use crate::mapping::config::{FieldSpec, MappingConfig};
+use crate::mapping::convert::date_format;
+use crate::mapping::fields::{self, FieldId, Kind, Section};
+
+/// A cell of an export.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    Empty,
+    Text(String),
+    Num(f64),
+    /// A date (or date-time) cell; `bool`: date only.
+    Date(NaiveDateTime, bool),
+}
+
+impl Out {
+    /// As text (CSV), dates in ISO 8601.
+    pub fn text(&self, decimal_comma: bool) -> String {
+        match self {
+            Out::Empty => String::new(),
+            Out::Text(s) => s.clone(),
+            Out::Num(n) => {
+                let t = crate::sheet::number_text(*n);
+                if decimal_comma {
+                    t.replace('.', ",")
+                } else {
+                    t
+                }
+            }
+            Out::Date(d, true) => d.date().to_string(),
+            Out::Date(d, false) => d.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true),
+        }
+    }
+}
+
+/// `leadOpportunity` fields of the read model, in the contract's order (REFERENCE.md §5.7).
+pub const LEAD_FIELDS: &[&str] = &[
+    "dsLeadOpportunityId",
+    "partnerLeadOpportunityId",
+    "name",
+    "status",
+    "forecastCategory",
+    "closeDate",
+    "currency",
+    "dsOwnerEmail",
+    "cometCampaignCode",
+    "reasonWon",
+    "reasonLost",
+    "competitors",
+    "reasonWonLostComment",
+    "gtmTacticId",
+    "description",
+    "nextMilestone",
+    "nextMilestoneDate",
+    "approvalStatus",
+    "engagementType",
+    "poInformation",
+    "poStatus",
+    "poNumber",
+    "sboIndicator",
+    "sboStatus",
+    "sboNumber",
+    "growthType",
+    "leadPriority",
+    "levelOfInterest",
+    "dsComment",
+    "partnerImportMode",
+    "createdDate",
+    "modifiedDate",
+];
+
+pub const ENTITY_FIELDS: &[&str] = &[
+    "id",
+    "dunsNumber",
+    "vatNumber",
+    "registrationId",
+    "name",
+    "addressLine1",
+    "addressLine2",
+    "zipCode",
+    "city",
+    "statePrefecture",
+    "country",
+    "websiteUrl",
+];
+pub const OFFER_FIELDS: &[&str] = &[
+    "offerNameId",
+    "amount",
+    "revenueType",
+    "startDate",
+    "endDate",
+];
+pub const CUSTOMER_CONTACT_FIELDS: &[&str] = &[
+    "salutation",
+    "firstName",
+    "lastName",
+    "email",
+    "phoneNumber",
+    "jobTitle",
+];
+pub const PARTNER_CONTACT_FIELDS: &[&str] =
+    &["salesRepFirstName", "salesRepLastName", "salesRepEmail"];
+
+/// Keys of the read model that hold objects or lists rather than values.
+pub const NESTED_KEYS: &[&str] = &[
+    "customerLegalEntity",
+    "offerLines",
+    "customerContact",
+    "partnerContact",
+];
+
+const DATE_FIELDS: &[&str] = &[
+    "closeDate",
+    "nextMilestoneDate",
+    "createdDate",
+    "modifiedDate",
+    "startDate",
+    "endDate",
+];
+
+/// A read-model value as a cell: lists joined, dates as dates, numbers as numbers.
+pub fn out(v: Option<&Value>, name: &str) -> Out {
+    match v {
+        None | Some(Value::Null) => Out::Empty,
+        Some(Value::String(s)) if s.is_empty() => Out::Empty,
+        Some(Value::String(s)) if DATE_FIELDS.contains(&name) => {
+            parse_date(s).unwrap_or_else(|| Out::Text(s.clone()))
+        }
+        Some(Value::String(s)) => Out::Text(s.clone()),
+        Some(Value::Number(n)) => n.as_f64().map_or(Out::Empty, Out::Num),
+        Some(Value::Bool(b)) => Out::Text(if *b { "TRUE" } else { "FALSE" }.into()),
+        Some(Value::Array(items)) => {
+            let texts: Vec<String> = items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                .collect();
+            if texts.is_empty() {
+                Out::Empty
+            } else {
+                Out::Text(texts.join("; "))
+            }
+        }
+        Some(other) => Out::Text(other.to_string()),
+    }
+}
+
+/// Lenient date reading (REFERENCE.md §4.3): RFC 3339, a plain date, or nothing.
+pub fn parse_date(s: &str) -> Option<Out> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        let n = t.with_timezone(&Utc).naive_utc();
+        let date_only = n.time() == chrono::NaiveTime::MIN;
+        return Some(Out::Date(n, date_only));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .map(|d| Out::Date(d.and_time(chrono::NaiveTime::MIN), true))
+}
+
+/// The Leads sheet's headers: every lead field, the legal entity's dotted, a total of the
+/// offer-line amounts, and any field the server sent that the contract does not list.
+pub fn lead_headers(extra: &[String]) -> Vec<String> {
+    let mut h: Vec<String> = LEAD_FIELDS.iter().map(|s| s.to_string()).collect();
+    h.extend(
+        ENTITY_FIELDS
+            .iter()
+            .map(|f| format!("customerLegalEntity.{f}")),
+    );
+    h.push("offerLines.amount (total)".into());
+    h.extend(extra.iter().cloned());
+    h
+}
+
+pub fn lead_row(record: &Value, extra: &[String]) -> Vec<Out> {
+    let mut row: Vec<Out> = LEAD_FIELDS.iter().map(|f| out(record.get(*f), f)).collect();
+    let le = record.get("customerLegalEntity");
+    row.extend(
+        ENTITY_FIELDS
+            .iter()
+            .map(|f| out(le.and_then(|l| l.get(*f)), f)),
+    );
+    let lines = record.get("offerLines").and_then(Value::as_array);
+    let total: Option<f64> = lines.map(|l| {
+        l.iter()
+            .filter_map(|x| x.get("amount").and_then(Value::as_f64))
+            .sum()
+    });
+    row.push(total.map_or(Out::Empty, Out::Num));
+    row.extend(extra.iter().map(|k| out(record.get(k), k)));
+    row
+}
+
+/// Read-model keys this layout does not know, for extra columns.
+pub fn unknown_keys(record: &Value) -> Vec<String> {
+    record
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .filter(|k| {
+                    !LEAD_FIELDS.contains(&k.as_str()) && !NESTED_KEYS.contains(&k.as_str())
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The read model's list of a repeated section (`customerContact` is singular there).
+pub fn children(record: &Value, section: Section) -> &[Value] {
+    let key = match section {
+        Section::OfferLine => "offerLines",
+        Section::CustomerContact => "customerContact",
+        Section::PartnerContact => "partnerContact",
+        _ => return &[],
+    };
+    record
+        .get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// How an import-layout column renders its field, mirroring how the mapping reads it.
+#[derive(Debug, Clone)]
+struct Render {
+    /// API value → the partner's word (the first that maps to it).
+    reverse: HashMap<String, String>,
+    /// chrono format of the mapping's first date format, and whether it has a time.
+    date_format: Option<(String, bool)>,
+    tz: Tz,
+    separator: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportColumn {
+    pub header: String,
+    field: FieldId,
+    /// For numbered groups: the 0-based item. `None` with a list section: the row's item.
+    item: Option<usize>,
+    render: Render,
+}
+
+/// The import layout for a mapping, sized for the most items any exported lead has.
+#[derive(Debug, Clone)]
+pub struct ImportLayout {
+    pub columns: Vec<ImportColumn>,
+    /// One row per item of the plain (not numbered) list sections (grouped-rows mappings).
+    row_per_item: bool,
+    pub decimal_comma: bool,
+    partner_id: Option<String>,
+}
+
+impl ImportLayout {
+    /// `max_items`: the largest number of offer lines, customer and partner contacts of a lead.
+    pub fn new(
+        mapping: &MappingConfig,
+        max_items: [usize; 3],
+        partner_id: Option<String>,
+    ) -> Result<ImportLayout, String> {
+        let s = &mapping.settings;
+        let tz: Tz = match &s.timezone {
+            Some(t) => t
+                .parse()
+                .map_err(|_| format!("settings.timezone: unknown time zone `{t}`"))?,
+            None => Tz::UTC,
+        };
+        let default_format = s.date_format.as_ref().and_then(|f| f.0.first().cloned());
+        let mut columns = Vec::new();
+        let sections: [(Section, Vec<(String, &FieldSpec)>); 6] = [
+            (Section::Top, top_specs(mapping)),
+            (
+                Section::Lead,
+                mapping
+                    .lead_opportunity
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v))
+                    .collect(),
+            ),
+            (
+                Section::LegalEntity,
+                mapping
+                    .customer_legal_entity
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v))
+                    .collect(),
+            ),
+            (
+                Section::OfferLine,
+                mapping
+                    .offer_lines
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v))
+                    .collect(),
+            ),
+            (
+                Section::CustomerContact,
+                mapping
+                    .customer_contacts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v))
+                    .collect(),
+            ),
+            (
+                Section::PartnerContact,
+                mapping
+                    .partner_contacts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v))
+                    .collect(),
+            ),
+        ];
+        let mut row_per_item = false;
+        for (section, specs) in sections {
+            // Fields in the table's order, whatever the mapping's.
+            let mut specs: Vec<(FieldId, &FieldSpec)> = specs
+                .iter()
+                .filter_map(|(name, spec)| fields::find(section, name).map(|f| (f, *spec)))
+                .collect();
+            specs.sort_by_key(|(f, _)| *f);
+            let max = match section {
+                Section::OfferLine => max_items[0],
+                Section::CustomerContact => max_items[1],
+                Section::PartnerContact => max_items[2],
+                _ => 1,
+            };
+            for n in 1..=max.max(1) {
+                for (field, spec) in &specs {
+                    let cfg = &spec.0;
+                    let Some(header) = cfg.column.as_ref().and_then(|c| c.0.first()) else {
+                        continue;
+                    };
+                    let numbered = header.contains("{n}");
+                    if !numbered && n > 1 {
+                        continue;
+                    }
+                    let kind = fields::def(*field).kind;
+                    let fmt = cfg
+                        .format
+                        .as_ref()
+                        .and_then(|f| f.0.first().cloned())
+                        .or_else(|| default_format.clone());
+                    let date_format = match (kind, fmt) {
+                        (Kind::DateTime | Kind::Date, Some(p)) => {
+                            let f = date_format(&p)
+                                .map_err(|e| format!("{}: {e}", fields::def(*field).path()))?;
+                            Some((f.chrono_pattern().to_string(), f.has_time()))
+                        }
+                        _ => None,
+                    };
+                    let mut reverse = HashMap::new();
+                    for (word, api) in cfg.map.iter().flatten().collect::<BTreeMap<_, _>>() {
+                        reverse
+                            .entry(api.0.to_ascii_uppercase())
+                            .or_insert_with(|| word.clone());
+                    }
+                    let render = Render {
+                        reverse,
+                        date_format,
+                        tz: match &cfg.timezone {
+                            Some(t) => t.parse().map_err(|_| format!("unknown time zone `{t}`"))?,
+                            None => tz,
+                        },
+                        separator: cfg
+                            .separator
+                            .clone()
+                            .or_else(|| s.list_separator.clone())
+                            .unwrap_or_else(|| ";".into()),
+                    };
+                    let item = if section.is_list() {
+                        if numbered {
+                            Some(n - 1)
+                        } else {
+                            row_per_item |= s.group_by.is_some();
+                            if s.group_by.is_some() { None } else { Some(0) }
+                        }
+                    } else {
+                        None
+                    };
+                    columns.push(ImportColumn {
+                        header: header.replace("{n}", &n.to_string()),
+                        field: *field,
+                        item,
+                        render,
+                    });
+                }
+            }
+        }
+        Ok(ImportLayout {
+            columns,
+            row_per_item,
+            decimal_comma: s.decimal_comma.unwrap_or(false),
+            partner_id,
+        })
+    }
+
+    pub fn headers(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.header.clone()).collect()
+    }
+
+    /// The rows of one record: one, or one per item for grouped-rows mappings.
+    pub fn rows(&self, record: &Value) -> Vec<Vec<Out>> {
+        let n = if self.row_per_item {
+            Section::LISTS
+                .iter()
+                .map(|s| children(record, *s).len())
+                .max()
+                .unwrap_or(0)
+                .max(1)
+        } else {
+            1
+        };
+        (0..n)
+            .map(|r| {
+                self.columns
+                    .iter()
+                    .map(|c| self.cell(record, c, r))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn cell(&self, record: &Value, c: &ImportColumn, row: usize) -> Out {
+        let def = fields::def(c.field);
+        let raw = match def.section {
+            Section::Top if def.name == "partnerId" => {
+                return self.partner_id.clone().map_or(Out::Empty, Out::Text);
+            }
+            Section::Top => record.get("dsLeadOpportunityId"),
+            Section::Lead => record.get(def.name),
+            Section::LegalEntity => record
+                .get("customerLegalEntity")
+                .and_then(|l| l.get(def.name)),
+            list => children(record, list)
+                .get(c.item.unwrap_or(row))
+                .and_then(|i| i.get(def.name)),
+        };
+        render(raw, def.kind, &c.render)
+    }
+}
+
+fn top_specs(m: &MappingConfig) -> Vec<(String, &FieldSpec)> {
+    [
+        ("partnerId", &m.partner_id),
+        ("dsLeadOpportunityId", &m.ds_lead_opportunity_id),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v)))
+    .collect()
+}
+
+/// A value as the mapping would read it back.
+fn render(v: Option<&Value>, kind: Kind, r: &Render) -> Out {
+    let word = |s: &str| {
+        r.reverse
+            .get(&s.to_ascii_uppercase())
+            .cloned()
+            .unwrap_or_else(|| s.to_string())
+    };
+    match v {
+        None | Some(Value::Null) => Out::Empty,
+        Some(Value::String(s)) if s.is_empty() => Out::Empty,
+        Some(Value::Array(items)) => {
+            let texts: Vec<String> = items.iter().filter_map(Value::as_str).map(word).collect();
+            if texts.is_empty() {
+                Out::Empty
+            } else {
+                Out::Text(texts.join(&r.separator))
+            }
+        }
+        Some(Value::Number(n)) => n.as_f64().map_or(Out::Empty, Out::Num),
+        Some(Value::String(s)) => match (kind, &r.date_format) {
+            (Kind::DateTime | Kind::Date, Some((pattern, has_time))) => match parse_date(s) {
+                Some(Out::Date(d, _)) => {
+                    let local = if *has_time {
+                        d.and_utc().with_timezone(&r.tz).naive_local()
+                    } else {
+                        d
+                    };
+                    Out::Text(local.format(pattern).to_string())
+                }
+                _ => Out::Text(s.clone()),
+            },
+            _ => Out::Text(word(s)),
+        },
+        Some(other) => Out::Text(other.to_string()),
+    }
+}
