@@ -195,6 +195,7 @@ impl Client {
             Ok(r) => r,
             Err(e) => {
                 let sent = retry::was_sent(&e);
+                tracing::debug!(path, sent, error = %retry::describe(&e), "no answer");
                 if !sent {
                     self.refused
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -210,6 +211,7 @@ impl Client {
         };
         self.refused.store(0, std::sync::atomic::Ordering::Relaxed);
         let status = resp.status().as_u16();
+        tracing::debug!(path, status, attempt = report.attempts, "answer");
         report.http_status = Some(status);
         let retry_after = resp
             .headers()

@@ -2,6 +2,7 @@
 //! server, then the results workbook with every row's outcome. Ctrl-C stops sending, lets
 //! the requests in flight finish for a few seconds, and still writes the results.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -37,6 +38,41 @@ fn watch_ctrl_c(cancel: CancellationToken, quiet: bool) {
             std::process::exit(130);
         }
     });
+}
+
+/// Writes the results; if the file cannot be written (open in Excel, a full disk), writes them
+/// beside it or in the temporary directory instead: after leads were sent, losing their
+/// outcomes would be the worst failure of all.
+fn write_somewhere(
+    prepared: pipeline::Prepared,
+    results: PathBuf,
+    summary: &[(String, String)],
+) -> anyhow::Result<(pipeline::Prepared, PathBuf)> {
+    let first = match pipeline::write_results(&prepared, &results, summary) {
+        Ok(()) => return Ok((prepared, results)),
+        Err(e) => e,
+    };
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let name = results
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("results");
+    let ext = results
+        .extension()
+        .and_then(|s| s.to_str())
+        .unwrap_or("xlsx");
+    let beside = results.with_file_name(format!("{name}.{stamp}.{ext}"));
+    let in_temp = std::env::temp_dir().join(format!("{name}.{stamp}.{ext}"));
+    for alt in [beside, in_temp] {
+        if pipeline::write_results(&prepared, &alt, summary).is_ok() {
+            eprintln!(
+                "leadsheet: warning: {first:#}; the results were written to {} instead",
+                alt.display()
+            );
+            return Ok((prepared, alt));
+        }
+    }
+    Err(classify(first)).context("the leads were sent, but no results file could be written")
 }
 
 pub async fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Exit> {
@@ -125,12 +161,10 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Exit> 
         RunEnd::Stopped(why) => format!("stopped: {why}"),
     };
     summary.insert(at + 3, ("Run".into(), ended));
-    let prepared = tokio::task::spawn_blocking(move || {
-        pipeline::write_results(&prepared, &results, &summary).map(|()| (prepared, results))
-    })
-    .await
-    .context("the results task stopped")?;
-    let (prepared, results) = prepared.map_err(classify)?;
+    let (prepared, results) =
+        tokio::task::spawn_blocking(move || write_somewhere(prepared, results, &summary))
+            .await
+            .context("the results task stopped")??;
     if let Some(sb) = connected.sandbox.take() {
         sb.shutdown().await;
     }

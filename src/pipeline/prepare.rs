@@ -218,6 +218,7 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
         );
     }
     let mut sheet = sheet::open(&plan.input, &read)?;
+    tracing::info!(input = %sheet.info.label(), format = sheet.info.format.name(), headers = sheet.headers.len(), "reading");
     let resolved = mapping::resolve(&ResolveInput {
         config: &plan.mapping,
         mapping_path: &plan.mapping_path,
@@ -332,6 +333,12 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
         None => None,
     };
     let blank_rows = sheet.blank_rows();
+    tracing::info!(
+        rows = data_rows,
+        blank_rows,
+        leads = recorder.lead_count(),
+        "checked"
+    );
     Ok(Prepared {
         sheet,
         read,

@@ -251,6 +251,12 @@ pub async fn submit(
             }
         };
         let Some((lead, status, d)) = next else { break };
+        tracing::debug!(
+            lead = lead.lead,
+            status = status.as_str(),
+            attempts = d.attempts,
+            "outcome"
+        );
         let rows = lead.rows.len() as u64;
         progress.advance(rows, status.is_failure());
         prepared.recorder.record(lead.lead, status, d);
