@@ -142,10 +142,14 @@ pub async fn run(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Exit> 
     let started = Utc::now();
     let (ids, searches) = match selection {
         Selection::Ids(ids) => (ids, 0),
-        Selection::Search(c) => match export::search_ids(&connected.client, &c).await {
-            Ok(found) => found,
-            Err(e) => return Err(anyhow::Error::new(e)),
-        },
+        Selection::Search(c) => {
+            match export::search_ids(&connected.client, &c, usize::from(args.send.concurrency))
+                .await
+            {
+                Ok(found) => found,
+                Err(e) => return Err(anyhow::Error::new(e)),
+            }
+        }
     };
     if !global.quiet {
         eprintln!(

@@ -70,17 +70,30 @@ pub enum ExportFailure {
     Spool(#[from] std::io::Error),
 }
 
-/// Runs the searches of `criteria`; the ids in first-seen order, without duplicates.
+/// Runs the searches of `criteria` (`concurrency` at a time, answers taken in order); the ids
+/// in first-seen order, without duplicates.
 pub async fn search_ids(
     client: &Client,
     criteria: &Criteria,
+    concurrency: usize,
 ) -> Result<(Vec<String>, usize), ExportFailure> {
     let bodies = criteria.bodies();
+    let total = bodies.len();
+    let mut answers = Box::pin(
+        futures::stream::iter(bodies.into_iter().enumerate())
+            .map(|(i, body)| {
+                let client = client.clone();
+                async move {
+                    let mut report = Report::default();
+                    (i, client.search(&body, &mut report).await)
+                }
+            })
+            .buffered(concurrency.max(1)),
+    );
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
-    for (i, body) in bodies.iter().enumerate() {
-        let mut report = Report::default();
-        match client.search(body, &mut report).await {
+    while let Some((i, answer)) = answers.next().await {
+        match answer {
             Ok(found) => {
                 for id in found {
                     if seen.insert(id.clone()) {
@@ -102,13 +115,13 @@ pub async fn search_ids(
                     .unwrap_or_default();
                 return Err(ExportFailure::Search {
                     n: i + 1,
-                    of: bodies.len(),
+                    of: total,
                     message: format!("{code}{}", e.message()),
                 });
             }
         }
     }
-    Ok((ids, bodies.len()))
+    Ok((ids, total))
 }
 
 /// Fetches the details of `ids` with `concurrency` requests in flight.
