@@ -7,7 +7,19 @@ use clap::Parser;
 use leadsheet::{Exit, UsageError, cli::Cli};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's own exit code for a bad flag is 2, which leadsheet uses for rejected rows:
+    // usage errors exit 3 as documented; --help and --version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                Exit::Success.code()
+            });
+        }
+    };
     init_logging(cli.global.quiet, cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -325,6 +325,44 @@ async fn portfolio_returns_every_item_exactly_once() {
 }
 
 #[tokio::test]
+async fn portfolio_pages_past_a_gateway_that_serves_fewer_items_than_asked() {
+    // 25 items, but never more than 10 a page whatever `top` says.
+    let app = axum::Router::new().fallback(
+        |q: axum::extract::Query<HashMap<String, String>>| async move {
+            let skip: usize = q.get("skip").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let items: Vec<Value> = (skip..25.min(skip + 10))
+                .map(|i| serde_json::json!({"salesPortfolioId": format!("SP{i:03}")}))
+                .collect();
+            axum::Json(serde_json::json!({
+                "info": {"success": true, "estimatedSearchCount": 25},
+                "data": items
+            }))
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = scratch();
+    let out = dir.path().join("capped.csv");
+    let o = run(
+        s(&[
+            "portfolio",
+            "--page-size",
+            "100",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(base),
+        "some-key",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 26, "{text}");
+    assert!(text.contains("SP024"));
+}
+
+#[tokio::test]
 async fn round_trip_export_edit_and_import_as_updates() {
     let sb = sandbox(SandboxConfig {
         preload: 18,

@@ -50,3 +50,29 @@ fn readme_opens_with_the_two_commands() {
     let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
     assert!(ci.contains("cargo test"));
 }
+
+#[test]
+fn readme_lists_every_enum_value() {
+    use leadsheet::api::enums::*;
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("## Enum values")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has an `Enum values` section");
+    for list in [
+        STATUS,
+        FORECAST_CATEGORY,
+        REASON_WON,
+        REASON_LOST,
+        REVENUE_TYPE_V0,
+        REVENUE_TYPE_V1,
+    ] {
+        for v in list {
+            assert!(
+                section.contains(&format!("`{v}`")),
+                "`{v}` is missing from the README's Enum values"
+            );
+        }
+    }
+}

@@ -17,7 +17,8 @@ pub fn root() -> PathBuf {
 pub fn leadsheet() -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin!("leadsheet"));
     c.env_remove("LEADSHEET_PARTNER_ID")
-        .env_remove("LEADSHEET_API_KEY");
+        .env_remove("LEADSHEET_API_KEY")
+        .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml");
     c
 }
 
@@ -449,5 +450,249 @@ fn duplicate_partner_ids_in_one_file_are_flagged() {
         lines[3].contains("INVALID") && lines[3].contains("also used on row 2"),
         "{}",
         lines[3]
+    );
+}
+
+/// Columns of the rule table: the default layout's headers.
+const RULE_COLUMNS: &[&str] = &[
+    "partnerId",
+    "dsLeadOpportunityId",
+    "leadOpportunity.partnerLeadOpportunityId",
+    "leadOpportunity.name",
+    "leadOpportunity.status",
+    "leadOpportunity.forecastCategory",
+    "leadOpportunity.closeDate",
+    "leadOpportunity.currency",
+    "customerLegalEntity.name",
+    "customerLegalEntity.city",
+    "customerLegalEntity.country",
+    "offerLines.1.offerNameId",
+    "offerLines.1.amount",
+    "offerLines.1.revenueType",
+    "offerLines.1.startDate",
+    "offerLines.1.endDate",
+    "customerContacts.1.email",
+    "customerContacts.1.firstName",
+    "customerContacts.1.lastName",
+    "partnerContacts.1.salesRepEmail",
+    "partnerContacts.1.salesRepFirstName",
+    "partnerContacts.1.salesRepLastName",
+];
+
+/// A case of a rule table: its name, the changes to the base row, the status and the message.
+type RuleCase<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str);
+
+/// Validates one row per case (a valid base row with `changes`) and checks each row's status
+/// and that its message says `expect`.
+fn rule_table(mode: &str, base: &[(&str, &str)], cases: &[RuleCase<'_>]) {
+    let dir = scratch();
+    let input = dir.path().join(format!("rules-{mode}.csv"));
+    let mut w = csv::Writer::from_path(&input).unwrap();
+    w.write_record(RULE_COLUMNS).unwrap();
+    for (i, (_, changes, _, _)) in cases.iter().enumerate() {
+        let plid = format!("RULE-{i:03}");
+        let row: Vec<String> = RULE_COLUMNS
+            .iter()
+            .map(|col| {
+                if let Some((_, v)) = changes.iter().find(|(c, _)| c == col) {
+                    return v.to_string();
+                }
+                if *col == "leadOpportunity.partnerLeadOpportunityId" {
+                    return plid.clone();
+                }
+                base.iter()
+                    .find(|(c, _)| c == col)
+                    .map_or(String::new(), |(_, v)| v.replace("{i}", &format!("{i:06}")))
+            })
+            .collect();
+        w.write_record(&row).unwrap();
+    }
+    w.flush().unwrap();
+    let out = dir.path().join("rules.results.csv");
+    let o = leadsheet()
+        .arg("validate")
+        .arg(&input)
+        .args(["--mode", mode, "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(2),
+        "{o:?}"
+    );
+    let mut rdr = csv::Reader::from_path(&out).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let records: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), cases.len());
+    for (rec, (name, _, status, expect)) in records.iter().zip(cases) {
+        let message = &rec[col("Error message")];
+        assert_eq!(&rec[col("Status")], *status, "{name}: {message}");
+        assert!(
+            message.contains(expect),
+            "{name}: `{message}` should say `{expect}`"
+        );
+    }
+}
+
+const CREATE_BASE: &[(&str, &str)] = &[
+    ("partnerId", "200000000014442"),
+    ("leadOpportunity.name", "Lead"),
+    ("leadOpportunity.status", "OPPY_OPEN"),
+    ("leadOpportunity.forecastCategory", "COMMIT"),
+    ("leadOpportunity.closeDate", "2026-06-01"),
+    ("leadOpportunity.currency", "EUR"),
+    ("customerLegalEntity.name", "Customer"),
+    ("customerLegalEntity.city", "Paris"),
+    ("customerLegalEntity.country", "France"),
+    ("offerLines.1.offerNameId", "OFFER_1"),
+    ("offerLines.1.amount", "1000"),
+];
+
+#[test]
+fn every_create_rule_has_its_message() {
+    rule_table(
+        "create",
+        CREATE_BASE,
+        &[
+            ("valid", &[], "VALID", ""),
+            (
+                "negative amount",
+                &[("offerLines.1.amount", "-5")],
+                "INVALID",
+                "-5 must be zero or more",
+            ),
+            (
+                "huge amount",
+                &[("offerLines.1.amount", &"9".repeat(400))],
+                "INVALID",
+                "too large",
+            ),
+            (
+                "end before start",
+                &[
+                    ("offerLines.1.revenueType", "YxC"),
+                    ("offerLines.1.startDate", "2026-07-01"),
+                    ("offerLines.1.endDate", "2026-06-01"),
+                ],
+                "INVALID",
+                "is before the start date",
+            ),
+            (
+                "dates without YxC/QxC",
+                &[("offerLines.1.startDate", "2026-07-01")],
+                "INVALID",
+                "only used with revenueType YxC or QxC",
+            ),
+            (
+                "no offer line",
+                &[
+                    ("offerLines.1.offerNameId", ""),
+                    ("offerLines.1.amount", ""),
+                ],
+                "INVALID",
+                "offer line",
+            ),
+            (
+                "customer contact without a name",
+                &[("customerContacts.1.email", "a@b.com")],
+                "INVALID",
+                "customerContacts[0].firstName: is required for every customer contact",
+            ),
+            (
+                "partner contact without a last name",
+                &[
+                    ("partnerContacts.1.salesRepEmail", "rep@reseller.com"),
+                    ("partnerContacts.1.salesRepFirstName", "Rep"),
+                ],
+                "INVALID",
+                "partnerContacts[0].salesRepLastName: is required for every partner contact",
+            ),
+            (
+                "bad e-mail",
+                &[
+                    ("customerContacts.1.email", "not-an-email"),
+                    ("customerContacts.1.firstName", "A"),
+                    ("customerContacts.1.lastName", "B"),
+                ],
+                "INVALID",
+                "`not-an-email` is not an e-mail address",
+            ),
+            (
+                "currency pattern",
+                &[("leadOpportunity.currency", "EURO")],
+                "INVALID",
+                "currency",
+            ),
+            (
+                "enum typo",
+                &[("leadOpportunity.status", "WONN")],
+                "INVALID",
+                "Did you mean `WON`?",
+            ),
+            (
+                "bad date",
+                &[("leadOpportunity.closeDate", "31/12/2026")],
+                "INVALID",
+                "set format = \"DD/MM/YYYY\"",
+            ),
+            (
+                "forecast ignored for a lead",
+                &[("leadOpportunity.status", "LEAD_OPEN")],
+                "VALID",
+                "ignored",
+            ),
+            (
+                "forecast replaced when won",
+                &[("leadOpportunity.status", "WON")],
+                "VALID",
+                "will be replaced by WON",
+            ),
+            (
+                "id ignored in create mode",
+                &[("dsLeadOpportunityId", "9YEL-Y3W56Q")],
+                "VALID",
+                "is ignored in create mode",
+            ),
+            (
+                "missing partner lead id",
+                &[("leadOpportunity.partnerLeadOpportunityId", "")],
+                "INVALID",
+                "leadOpportunity.partnerLeadOpportunityId: is required for a create, but the cell is empty; fill it in",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn every_update_rule_has_its_message() {
+    rule_table(
+        "update",
+        &[
+            ("partnerId", "200000000014442"),
+            ("dsLeadOpportunityId", "9YEL-{i}"),
+            ("leadOpportunity.status", "QUALIFIED"),
+        ],
+        &[
+            ("valid", &[], "VALID", ""),
+            (
+                "no id",
+                &[("dsLeadOpportunityId", "")],
+                "INVALID",
+                "dsLeadOpportunityId",
+            ),
+            (
+                "no partner id on v1",
+                &[("partnerId", "")],
+                "INVALID",
+                "partnerId: is required",
+            ),
+            (
+                "changes nothing",
+                &[("leadOpportunity.status", "")],
+                "VALID",
+                "changes nothing",
+            ),
+        ],
     );
 }

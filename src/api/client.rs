@@ -43,6 +43,10 @@ pub struct Report {
     /// Status of the last answer.
     pub http_status: Option<u16>,
     pub trace_id: Option<String>,
+    /// A request reached the server without an answer that proves it was not applied (a
+    /// timeout, a dropped connection, a 5xx, a success): false after nothing but refused
+    /// connections and 429s, which lets an interrupted row be NOT_SUBMITTED.
+    pub maybe_applied: bool,
 }
 
 /// Why an operation did not succeed.
@@ -105,8 +109,11 @@ pub struct Client {
     max_retries: u32,
     max_backoff: Duration,
     cancel: CancellationToken,
-    /// Connections refused in a row, across all tasks; any answer resets it.
-    refused: Arc<std::sync::atomic::AtomicU32>,
+    /// Connections refused in a row, across all tasks, and when the first of them was; any
+    /// answer resets both.
+    refused: Arc<std::sync::Mutex<(u32, Option<std::time::Instant>)>>,
+    /// Requests in flight at most, which sizes the refusals that mean "down".
+    concurrency: u32,
 }
 
 impl std::fmt::Debug for Client {
@@ -141,6 +148,9 @@ impl Client {
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(cfg.concurrency.max(1))
             .tcp_nodelay(true)
+            // reqwest strips only Authorization and cookies on a redirect to another host, not
+            // X-API-Key: never follow one (API4Partners does not redirect).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClientError::Build(e.to_string()))?;
         Ok(Client {
@@ -153,14 +163,19 @@ impl Client {
             max_backoff: cfg.max_backoff,
             cancel,
             refused: Arc::default(),
+            concurrency: u32::try_from(cfg.concurrency.max(1)).unwrap_or(u32::MAX),
         })
     }
 
-    /// A server that refused every connection for longer than one request's retries is down:
-    /// stop rather than let every row wait out its own retries.
+    /// A server is down when it has refused every connection for as many attempts as all the
+    /// requests in flight could make, or for longer than [`DOWN_AFTER`]: stop rather than let
+    /// every row wait out its own retries. A short blip (a restart) refuses fewer.
     fn unreachable(&self) -> Option<CallError> {
-        let refused = self.refused.load(std::sync::atomic::Ordering::Relaxed);
-        (refused > self.max_retries.max(2)).then(|| {
+        let (refused, since) = *self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        let each = self.max_retries.max(2);
+        let all_in_flight = (self.max_retries + 1).saturating_mul(self.concurrency);
+        let long = since.is_some_and(|t| t.elapsed() >= DOWN_AFTER);
+        (refused > each && (refused >= all_in_flight || long)).then(|| {
             CallError::Unreachable(format!(
                 "cannot reach {}: {refused} connections in a row were refused; is the server up?",
                 self.base
@@ -168,19 +183,55 @@ impl Client {
         })
     }
 
+    fn connection_refused(&self, refused: bool) {
+        let mut r = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        if refused {
+            r.0 += 1;
+            r.1.get_or_insert_with(std::time::Instant::now);
+        } else {
+            *r = (0, None);
+        }
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }
 
-    /// One attempt, after the throttle lets it start.
+    /// One attempt, after the throttle lets it start; `None` when the run was interrupted
+    /// before it was sent (unless `despite_cancel`: a reconciling search may still go out).
     async fn attempt(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
         report: &mut Report,
+        despite_cancel: bool,
+    ) -> Option<Answered> {
+        if despite_cancel {
+            self.throttle.acquire().await;
+        } else {
+            tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return None,
+                () = self.throttle.acquire() => {}
+            }
+        }
+        let answered = self.send(method, path, body, report).await;
+        let applied = match &answered.attempt {
+            Attempt::Transport { sent, .. } => *sent,
+            Attempt::Answer { status, .. } => *status < 400 || *status >= 500,
+        };
+        report.maybe_applied |= applied;
+        Some(answered)
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        report: &mut Report,
     ) -> Answered {
-        self.throttle.acquire().await;
         report.attempts += 1;
         let mut req = self
             .http
@@ -197,8 +248,7 @@ impl Client {
                 let sent = retry::was_sent(&e);
                 tracing::debug!(path, sent, error = %retry::describe(&e), "no answer");
                 if !sent {
-                    self.refused
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.connection_refused(true);
                 }
                 return Answered {
                     attempt: Attempt::Transport {
@@ -209,7 +259,7 @@ impl Client {
                 };
             }
         };
-        self.refused.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.connection_refused(false);
         let status = resp.status().as_u16();
         tracing::debug!(path, status, attempt = report.attempts, "answer");
         report.http_status = Some(status);
@@ -217,8 +267,7 @@ impl Client {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(retry::parse_retry_after);
         let raw = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => {
@@ -285,13 +334,35 @@ impl Client {
         body: Option<&Value>,
         report: &mut Report,
     ) -> Result<Value, CallError> {
+        self.call_with(op, method, path, body, report, false).await
+    }
+
+    /// `call`; with `reconciling`, the first attempt goes out even after Ctrl-C (during the
+    /// grace period), because settling an unknown create is worth more than a quick stop.
+    async fn call_with(
+        &self,
+        op: Op,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        report: &mut Report,
+        reconciling: bool,
+    ) -> Result<Value, CallError> {
         let mut budget = Budget::default();
         let mut server_errors = 0;
+        let mut first = true;
         loop {
-            if self.cancel.is_cancelled() {
+            let despite_cancel = reconciling && first;
+            first = false;
+            if self.cancel.is_cancelled() && !despite_cancel {
                 return Err(CallError::Interrupted);
             }
-            let answered = self.attempt(method.clone(), path, body, report).await;
+            let Some(answered) = self
+                .attempt(method.clone(), path, body, report, despite_cancel)
+                .await
+            else {
+                return Err(CallError::Interrupted);
+            };
             let verdict = retry::classify(op, &answered.attempt, server_errors);
             if let Attempt::Answer {
                 status: 500..=599, ..
@@ -345,9 +416,17 @@ impl Client {
                     None => CallError::Interrupted,
                 });
             }
-            let answered = self
-                .attempt(reqwest::Method::POST, &path, Some(body), report)
-                .await;
+            let Some(answered) = self
+                .attempt(reqwest::Method::POST, &path, Some(body), report, false)
+                .await
+            else {
+                return Err(match unknown {
+                    Some(why) => CallError::Unknown(format!(
+                        "interrupted after {why}; search 3DS for `{partner_lead_id}` before importing it again"
+                    )),
+                    None => CallError::Interrupted,
+                });
+            };
             let verdict = retry::classify(Op::Create, &answered.attempt, 0);
             match verdict {
                 Verdict::Success => {
@@ -420,10 +499,19 @@ impl Client {
         why: Option<&str>,
         report: &mut Report,
     ) -> Result<Option<Created>, CallError> {
-        let ids = match self
-            .search_partner_ids(&[partner_lead_id.to_string()], report)
+        let criteria = serde_json::json!({"data": [{"partnerLeadOpportunityId": partner_lead_id}]});
+        let found = self
+            .call_with(
+                Op::Search,
+                reqwest::Method::POST,
+                super::SEARCH_PATH,
+                Some(&criteria),
+                report,
+                true,
+            )
             .await
-        {
+            .map(|answer| envelope::search_ids(&answer));
+        let ids = match found {
             Ok(ids) => ids,
             Err(CallError::StopRun(f)) => return Err(CallError::StopRun(f)),
             Err(e) => {
@@ -531,6 +619,9 @@ impl Client {
         Ok((items, count))
     }
 }
+
+/// How long connections may be refused in a row before the server counts as down.
+const DOWN_AFTER: Duration = Duration::from_secs(10);
 
 /// Waits after a 429 are everyone's pause, not this request's failure: they have a budget of
 /// their own, much larger than `--max-retries`, so a rate-limit storm slows a run down but

@@ -11,6 +11,9 @@ use tokio::time::Instant;
 
 use super::retry::backoff;
 
+/// The longest Retry-After obeyed as given; a longer one is shortened to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
 #[derive(Debug)]
 struct State {
     /// The earliest start of the next request under `--rate`.
@@ -85,15 +88,22 @@ impl Throttle {
     }
 
     /// Records a 429 and pauses everyone; returns the pause.
+    ///
+    /// The 429s that answer requests sent together are one event: only a 429 heard after the
+    /// last pause ended makes the backoff grow, so a burst at concurrency 32 waits about a
+    /// second, not the cap. The server's Retry-After is honoured up to [`MAX_RETRY_AFTER`].
     pub fn throttled(&self, retry_after: Option<Duration>) -> Duration {
         let mut s = self.lock();
+        let now = Instant::now();
+        if s.paused_until <= now {
+            s.strikes = s.strikes.saturating_add(1);
+        }
         let wait = match retry_after {
             // A little jitter so that the waiting requests do not all return at once.
-            Some(ra) => ra.min(self.cap) + Duration::from_millis(fastrand::u64(0..200)),
-            None => backoff(s.strikes, Duration::from_secs(1), self.cap),
+            Some(ra) => ra.min(MAX_RETRY_AFTER) + Duration::from_millis(fastrand::u64(0..200)),
+            None => backoff(s.strikes - 1, Duration::from_secs(1), self.cap),
         };
-        s.strikes = s.strikes.saturating_add(1);
-        let until = Instant::now() + wait;
+        let until = now + wait;
         if until > s.paused_until {
             s.paused_until = until;
         }
@@ -136,5 +146,18 @@ mod tests {
         assert_eq!(t.strikes(), 1);
         t.succeeded();
         assert_eq!(t.strikes(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_429s_without_retry_after_is_one_strike() {
+        let t = Throttle::new(None, Duration::from_secs(60));
+        for _ in 0..32 {
+            assert!(t.throttled(None) <= Duration::from_secs(1));
+        }
+        assert_eq!(t.strikes(), 1);
+        t.acquire().await;
+        // The next 429 after the pause: the backoff grows.
+        assert!(t.throttled(None) <= Duration::from_secs(2));
+        assert_eq!(t.strikes(), 2);
     }
 }

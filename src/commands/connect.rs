@@ -33,6 +33,19 @@ pub struct Tuning {
     pub rate: Option<f64>,
 }
 
+/// The partner id `import` would fall back on, without connecting (for `--dry-run`): the
+/// profile's, or the sandbox's demo partner.
+pub fn offline_partner_fallback(args: &ConnectionArgs) -> anyhow::Result<Option<String>> {
+    let path = config::config_path(args.config.as_deref());
+    let profile = config::load_profile(&path, args.profile.as_deref())
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok(match (profile.partner_id, args.sandbox) {
+        (Some(p), _) => Some(p),
+        (None, true) => Some(DEMO_PARTNER_ID.to_string()),
+        (None, false) => None,
+    })
+}
+
 pub async fn connect(
     args: &ConnectionArgs,
     tuning: Tuning,
@@ -45,13 +58,16 @@ pub async fn connect(
         sandbox: args.sandbox,
         profile: args.profile.clone(),
         config: args.config.clone(),
-        api_key_env: std::env::var("LEADSHEET_API_KEY").ok(),
+        api_key_env: std::env::var("LEADSHEET_API_KEY").ok().map(ApiKey::new),
     };
     let conn = config::resolve(&input).map_err(|e| UsageError(e.to_string()))?;
-    if matches!(tuning.rate, Some(r) if !(r > 0.0 && r.is_finite())) {
-        return Err(
-            UsageError("--rate must be a positive number of requests per second".into()).into(),
-        );
+    // Below one request an hour is surely a typo (and 1/rate must fit a Duration).
+    if matches!(tuning.rate, Some(r) if !(r.is_finite() && r >= 1.0 / 3600.0)) {
+        return Err(UsageError(
+            "--rate must be a number of requests per second of at least 0.0003 (one an hour)"
+                .into(),
+        )
+        .into());
     }
     let (base_url, key, sandbox, label, partner_fallback) = match conn.target {
         Target::Sandbox => {

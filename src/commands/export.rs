@@ -19,10 +19,12 @@ fn selection(args: &ExportArgs) -> anyhow::Result<(Selection, Vec<(String, Strin
     let mut described = Vec::new();
     let mut ids = args.ids.clone();
     if let Some(f) = &args.ids_file {
-        ids.extend(
-            export::ids_from_file(f, &["dsLeadOpportunityId", "3DS ID", "id"])
-                .with_context(|| format!("reading ids from {f}"))?,
-        );
+        let from_file = export::ids_from_file(f, &["dsLeadOpportunityId", "3DS ID", "id"])
+            .with_context(|| format!("reading ids from {f}"))?;
+        if from_file.is_empty() {
+            return Err(UsageError(format!("--ids {f}: the file holds no ids")).into());
+        }
+        ids.extend(from_file);
         described.push(("Ids file".to_string(), f.clone()));
     }
     if !ids.is_empty() {
@@ -57,6 +59,13 @@ fn selection(args: &ExportArgs) -> anyhow::Result<(Selection, Vec<(String, Strin
         _ => None,
     };
     if let Some((from, to)) = range {
+        if to.min(now) - from > criteria::MAX_RANGE {
+            return Err(UsageError(format!(
+                "the date range from {} is longer than 20 years: check the year (a range is searched 7 days at a time)",
+                from.format("%Y-%m-%d")
+            ))
+            .into());
+        }
         c.windows = criteria::windows(from, to, now);
         if c.windows.is_empty() {
             return Err(UsageError(
@@ -84,16 +93,21 @@ fn selection(args: &ExportArgs) -> anyhow::Result<(Selection, Vec<(String, Strin
     }
     c.partner_lead_ids = args.partner_lead_ids.clone();
     if let Some(f) = &args.partner_lead_ids_file {
-        c.partner_lead_ids.extend(
-            export::ids_from_file(
-                f,
-                &[
-                    "partnerLeadOpportunityId",
-                    "leadOpportunity.partnerLeadOpportunityId",
-                ],
-            )
-            .with_context(|| format!("reading partner lead ids from {f}"))?,
-        );
+        let from_file = export::ids_from_file(
+            f,
+            &[
+                "partnerLeadOpportunityId",
+                "leadOpportunity.partnerLeadOpportunityId",
+            ],
+        )
+        .with_context(|| format!("reading partner lead ids from {f}"))?;
+        // An empty list must not quietly widen the export to every lead of the dates.
+        if from_file.is_empty() {
+            return Err(
+                UsageError(format!("--partner-lead-ids {f}: the file holds no ids")).into(),
+            );
+        }
+        c.partner_lead_ids.extend(from_file);
     }
     if !c.partner_lead_ids.is_empty() {
         described.push((
@@ -128,7 +142,18 @@ pub async fn run(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Exit> 
         (Layout::Import, None) => Some(MappingConfig::default_layout()),
         _ => None,
     };
-    let kind = OutputKind::for_path(&args.output);
+    let kind = OutputKind::for_path(&args.output).ok_or_else(|| {
+        UsageError(format!(
+            "-o {}: write .xlsx, .csv or .jsonl",
+            args.output.display()
+        ))
+    })?;
+    if kind == OutputKind::Jsonl && args.layout == Layout::Import {
+        return Err(UsageError(
+            "--layout import writes .xlsx or .csv; .jsonl holds the raw records".into(),
+        )
+        .into());
+    }
     let (selection, mut described) = selection(&args)?;
     let cancel = CancellationToken::new();
     let tuning = Tuning {
@@ -238,10 +263,18 @@ pub async fn run(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Exit> 
             }
             .map_err(anyhow::Error::new),
         };
-        result.map(|()| fetched)
+        // Exports without sheets list the ids they could not fetch in a CSV beside them.
+        let errors_file = (kind != OutputKind::Xlsx && !fetched.errors.is_empty())
+            .then(|| write::errors_path(&output));
+        let result = result.and_then(|()| match &errors_file {
+            Some(p) => write::errors_csv(p, &fetched.errors).map_err(anyhow::Error::new),
+            None => Ok(()),
+        });
+        result.map(|()| (fetched, errors_file))
     })
     .await
     .context("the writer task stopped")??;
+    let (written, errors_file) = written;
     if let Some(sb) = connected.sandbox.take() {
         sb.shutdown().await;
     }
@@ -265,6 +298,7 @@ pub async fn run(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Exit> 
                 "found": written.ids,
                 "exported": written.records.len(),
                 "errors": written.errors.len(),
+                "errorsFile": errors_file.as_ref().map(|p| p.display().to_string()),
                 "output": args.output.display().to_string(),
                 "run": written.stopped.clone().unwrap_or_else(|| "completed".into()),
                 "exitCode": exit.code(),
@@ -281,8 +315,11 @@ pub async fn run(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Exit> 
                 String::new()
             } else {
                 format!(
-                    "; {} could not be fetched (see the Errors sheet)",
-                    written.errors.len()
+                    "; {} could not be fetched (see {})",
+                    written.errors.len(),
+                    errors_file
+                        .as_ref()
+                        .map_or("the Errors sheet".to_string(), |p| p.display().to_string())
                 )
             }
         );

@@ -61,6 +61,17 @@ pub async fn run(global: &GlobalArgs, args: GetArgs) -> anyhow::Result<Exit> {
         sb.shutdown().await;
     }
     match result {
+        Ok(lead) if !lead.is_object() => {
+            eprintln!(
+                "leadsheet: error: cannot get `{}`: the answer holds no data.leadOpportunity{}",
+                args.id,
+                report
+                    .trace_id
+                    .map(|t| format!(" (trace id {t})"))
+                    .unwrap_or_default()
+            );
+            Ok(Exit::Fatal)
+        }
         Ok(lead) if args.json => {
             println!("{}", serde_json::to_string_pretty(&lead)?);
             Ok(Exit::Success)

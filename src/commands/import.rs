@@ -77,15 +77,21 @@ fn write_somewhere(
 
 pub async fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Exit> {
     if args.dry_run {
+        let mut plan = offline_plan(&args.input, args.emit_requests.is_some())?;
+        plan.fallback_partner_id = super::connect::offline_partner_fallback(&args.connection)?;
         let v = ValidateArgs {
             input: args.input,
             output: args.output,
             emit_requests: args.emit_requests,
             json: args.json,
         };
-        return offline::run(global, v).await;
+        return offline::run_plan(global, v, plan).await;
     }
     let mut plan = offline_plan(&args.input, true)?;
+    offline::check_outputs(
+        &args.input.input,
+        &[args.output.as_deref(), args.emit_requests.as_deref()],
+    )?;
     let cancel = CancellationToken::new();
     let tuning = Tuning {
         version: plan.version,

@@ -1,5 +1,5 @@
-//! `leadsheet portfolio`: every item of the sales portfolio, paged with skip/top until a page
-//! comes back short. A page that fails after retries stops the run and no file is left behind:
+//! `leadsheet portfolio`: every item of the sales portfolio, paged with skip/top until
+//! estimatedSearchCount is reached (or a page comes back empty). A page that fails after retries stops the run and no file is left behind:
 //! a catalogue with a silent gap would be worse than none.
 
 use std::collections::HashSet;
@@ -14,7 +14,7 @@ use crate::api::client::Report;
 use crate::api::enums::ApiVersion;
 use crate::cli::{GlobalArgs, PortfolioArgs};
 use crate::pipeline::progress::Progress;
-use crate::sheet::results::inert;
+use crate::sheet::results::{fit_cell, inert};
 use crate::{Exit, UsageError};
 
 /// The item fields in the contract's order (REFERENCE.md §4.5), id first.
@@ -108,10 +108,22 @@ pub async fn run(global: &GlobalArgs, args: PortfolioArgs) -> anyhow::Result<Exi
             p.advance(new as u64, false);
         }
         skip += n;
-        // Stop on a short or empty page; a page of nothing new means the paging went round.
-        if n < top || new == 0 {
+        // An empty page ends it, and so does a page of nothing new (the paging went round). A
+        // short page ends it only once estimatedSearchCount is reached: a gateway may serve
+        // fewer items than `top` asks for. Without a count, paging goes on to an empty page.
+        let reached = estimate.is_some_and(|e| skip as u64 >= e);
+        if n == 0 || new == 0 || (n < top && reached) {
             break;
         }
+    }
+    if let Some(e) = estimate
+        && e != items.len() as u64
+        && !global.quiet
+    {
+        eprintln!(
+            "leadsheet portfolio: note: the server estimated {e} items and returned {} distinct ones",
+            items.len()
+        );
     }
     if let Some(p) = &progress {
         p.finish();
@@ -187,7 +199,7 @@ fn write(
                 Some(Value::Number(n)) => {
                     ws.write_number((r + 1) as u32, c as u16, n.as_f64().unwrap_or_default())?
                 }
-                v => ws.write_string((r + 1) as u32, c as u16, cell_text(v))?,
+                v => ws.write_string((r + 1) as u32, c as u16, fit_cell(&cell_text(v)))?,
             };
         }
     }

@@ -68,6 +68,40 @@ pub fn offline_plan(args: &InputArgs, spool_requests: bool) -> anyhow::Result<Of
     })
 }
 
+/// Refuses an output path that is the input file: the results would overwrite the data.
+pub fn check_outputs(input: &str, outputs: &[Option<&Path>]) -> anyhow::Result<()> {
+    if input == "-" {
+        return Ok(());
+    }
+    let Ok(input_path) = std::fs::canonicalize(input) else {
+        return Ok(());
+    };
+    for out in outputs.iter().flatten() {
+        if std::fs::canonicalize(out).is_ok_and(|o| o == input_path) {
+            return Err(UsageError(format!(
+                "{} is the input file: writing there would overwrite the data; choose another -o / --emit-requests path",
+                out.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The partner id used when neither the mapping, --partner-id nor LEADSHEET_PARTNER_ID gives
+/// one: the config profile's, as `import` uses it (a config file that cannot be read is only
+/// a warning here, since nothing is sent).
+pub fn profile_partner_id() -> Option<String> {
+    let path = crate::config::config_path(None);
+    match crate::config::load_profile(&path, None) {
+        Ok(p) => p.partner_id,
+        Err(e) => {
+            tracing::warn!("{e}");
+            None
+        }
+    }
+}
+
 /// `leads.xlsx` → `leads.results.xlsx` beside it; stdin → `stdin.results.xlsx`.
 pub fn default_results_path(input: &str) -> PathBuf {
     if input == "-" {
@@ -233,11 +267,27 @@ pub fn exit_for(p: &Prepared) -> Exit {
 
 pub async fn run(global: &GlobalArgs, args: ValidateArgs) -> anyhow::Result<Exit> {
     let plan = offline_plan(&args.input, args.emit_requests.is_some())?;
+    run_plan(global, args, plan).await
+}
+
+/// `validate`, and `import --dry-run`, once the plan (with its partner id fallback) is made.
+pub async fn run_plan(
+    global: &GlobalArgs,
+    args: ValidateArgs,
+    mut plan: OfflinePlan,
+) -> anyhow::Result<Exit> {
+    if plan.fallback_partner_id.is_none() {
+        plan.fallback_partner_id = profile_partner_id();
+    }
     let mode = plan.mode;
     let results = args
         .output
         .clone()
         .unwrap_or_else(|| default_results_path(&args.input.input));
+    check_outputs(
+        &args.input.input,
+        &[Some(&results), args.emit_requests.as_deref()],
+    )?;
     let prepared = prepare(plan).await?;
     let emitted = match &args.emit_requests {
         Some(path) => Some(pipeline::write_requests(&prepared, path).map_err(classify)?),

@@ -39,7 +39,8 @@ impl Env {
 }
 
 /// An API key. Its `Debug` and `Display` print `***`, so it cannot leak into logs by accident.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct ApiKey(String);
 
 impl ApiKey {
@@ -71,7 +72,7 @@ impl fmt::Display for ApiKey {
 pub struct ProfileConfig {
     pub env: Option<Env>,
     pub base_url: Option<String>,
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKey>,
     pub partner_id: Option<String>,
 }
 
@@ -146,9 +147,10 @@ pub fn load_profile(path: &Path, name: Option<&str>) -> Result<ProfileConfig, Co
             });
         }
     };
+    // toml's own message quotes the offending line, which may hold the key: say only where.
     let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: syntax_message(&text, &e),
     })?;
     match name {
         None => Ok(file.profiles.get("default").cloned().unwrap_or_default()),
@@ -161,6 +163,20 @@ pub fn load_profile(path: &Path, name: Option<&str>) -> Result<ProfileConfig, Co
                 path: path.to_path_buf(),
                 available: file.profiles.keys().cloned().collect::<Vec<_>>().join(", "),
             }),
+    }
+}
+
+/// A TOML error without the quoted source line: its message and where it is.
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().trim_end_matches('.').to_string();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("{what} at line {line}, column {column}")
+        }
+        None => what,
     }
 }
 
@@ -181,7 +197,7 @@ pub struct ConnectionInput {
     pub profile: Option<String>,
     pub config: Option<PathBuf>,
     /// From `LEADSHEET_API_KEY`.
-    pub api_key_env: Option<String>,
+    pub api_key_env: Option<ApiKey>,
 }
 
 /// Resolved connection settings (the key stays `None` for the sandbox, which uses its own).
@@ -246,14 +262,14 @@ pub fn resolve(input: &ConnectionInput) -> Result<Connection, ConfigError> {
     };
     let api_key = match &target {
         Target::Sandbox => None,
-        Target::Url(_) => Some(ApiKey::new(
+        Target::Url(_) => Some(
             input
                 .api_key_env
                 .clone()
-                .filter(|k| !k.trim().is_empty())
+                .filter(|k| !k.expose().trim().is_empty())
                 .or(profile.api_key.clone())
                 .ok_or(ConfigError::NoKey(path))?,
-        )),
+        ),
     };
     Ok(Connection {
         target,
@@ -289,6 +305,24 @@ mod tests {
     }
 
     #[test]
+    fn a_syntax_error_does_not_quote_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[profiles.default]\napi_key = s3cr3tKEYabc\n").unwrap();
+        let e = load_profile(&path, None).unwrap_err().to_string();
+        assert!(!e.contains("s3cr3t"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        let debug = format!(
+            "{:?}",
+            ProfileConfig {
+                api_key: Some(ApiKey::new("s3cr3t")),
+                ..Default::default()
+            }
+        );
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+    }
+
+    #[test]
     fn profiles_and_precedence() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
@@ -303,7 +337,7 @@ mod tests {
         assert_eq!(c.partner_id.as_deref(), Some("42"));
         let c = resolve(&ConnectionInput {
             profile: Some("prod".into()),
-            api_key_env: Some("env-key".into()),
+            api_key_env: Some(ApiKey::new("env-key")),
             ..base.clone()
         })
         .unwrap();

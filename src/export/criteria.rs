@@ -24,6 +24,10 @@ impl Window {
     }
 }
 
+/// The longest date range an export searches: 20 years, about 1,050 searches of 7 days. A
+/// longer one is almost surely a typo (`0025-01-01`), and would take hours of searching.
+pub const MAX_RANGE: Duration = Duration::days(20 * 366);
+
 /// Splits `[from, to]` into windows of at most 7 days; `to` is first clipped to `now`.
 pub fn windows(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Window> {
     let to = to.min(now);
@@ -71,14 +75,16 @@ pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String>
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
     if let (Ok(n), Some(unit)) = (num.parse::<i64>(), Some(unit.trim())) {
         let d = match unit {
-            "m" | "min" => Some(Duration::minutes(n)),
-            "h" => Some(Duration::hours(n)),
-            "d" => Some(Duration::days(n)),
-            "w" => Some(Duration::weeks(n)),
+            "m" | "min" => Some(Duration::try_minutes(n)),
+            "h" => Some(Duration::try_hours(n)),
+            "d" => Some(Duration::try_days(n)),
+            "w" => Some(Duration::try_weeks(n)),
             _ => None,
         };
         if let Some(d) = d {
-            return Ok(now - d);
+            return d
+                .and_then(|d| now.checked_sub_signed(d))
+                .ok_or_else(|| format!("`{s}` reaches back further than dates go"));
         }
     }
     parse_instant(t).map_err(|_| {
@@ -168,6 +174,8 @@ mod tests {
         assert_eq!(parse_since("30d", now).unwrap(), now - Duration::days(30));
         assert_eq!(parse_since("36h", now).unwrap(), now - Duration::hours(36));
         assert_eq!(parse_since("2w", now).unwrap(), now - Duration::weeks(2));
+        assert!(parse_since("999999999999999d", now).is_err());
+        assert!(parse_since("100000000d", now).is_err());
         assert_eq!(parse_since("2026-02-01", now).unwrap(), t("2026-02-01"));
         assert!(parse_since("soon", now).is_err());
     }

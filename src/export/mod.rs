@@ -138,6 +138,8 @@ pub async fn fetch(
     let mut extra_keys: Vec<String> = Vec::new();
     let mut stopped: Option<String> = None;
     let total = ids.len();
+    let mut done = vec![false; total];
+    let unfetched_ids = ids.clone();
     let stop = cancel.child_token();
     let mut stream = Box::pin(
         futures::stream::iter(ids.into_iter().enumerate())
@@ -153,6 +155,7 @@ pub async fn fetch(
             .buffer_unordered(concurrency.max(1)),
     );
     while let Some((order, id, result, report)) = stream.next().await {
+        done[order] = true;
         match result {
             Ok(record) if record.is_object() => {
                 for (i, section) in Section::LISTS.iter().enumerate() {
@@ -203,8 +206,26 @@ pub async fn fetch(
             }
         }
     }
+    drop(stream);
     if cancel.is_cancelled() && stopped.is_none() {
         stopped = Some("interrupted (Ctrl-C)".into());
+    }
+    // Ids never fetched because the run stopped are listed too: none is dropped silently.
+    if let Some(why) = &stopped {
+        for (id, _) in unfetched_ids
+            .into_iter()
+            .zip(done)
+            .filter(|(_, done)| !done)
+        {
+            errors.push(ExportError {
+                id,
+                http_status: None,
+                code: None,
+                message: format!("not fetched: the export stopped ({why})"),
+                trace_id: None,
+                attempts: 0,
+            });
+        }
     }
     Ok(Fetched {
         records: spool.finish()?,
@@ -218,7 +239,9 @@ pub async fn fetch(
 }
 
 /// Reads a column of ids from a sheet or CSV: the column whose header is one of `headers`
-/// (ignoring case and punctuation), else the first column. The first row is the header.
+/// (ignoring case and punctuation), else the first column. The first row is a header when it
+/// names one of `headers` or does not look like an id (it has a space, or no digit): a plain
+/// list of ids loses none of them.
 pub fn ids_from_file(
     path: &str,
     headers: &[&str],
@@ -228,13 +251,21 @@ pub fn ids_from_file(
         .iter()
         .map(|h| crate::mapping::resolve::normalize_header(h))
         .collect();
-    let col = sheet
+    let named = sheet
         .headers
         .iter()
-        .position(|h| wanted.contains(&crate::mapping::resolve::normalize_header(h)))
-        .unwrap_or(0);
+        .position(|h| wanted.contains(&crate::mapping::resolve::normalize_header(h)));
+    let col = named.unwrap_or(0);
     let mut out = Vec::new();
     let mut seen = HashSet::new();
+    if named.is_none()
+        && let Some(first) = sheet.headers.get(col).map(|h| h.trim())
+        && !first.contains(char::is_whitespace)
+        && first.contains(|c: char| c.is_ascii_digit())
+    {
+        seen.insert(first.to_string());
+        out.push(first.to_string());
+    }
     while let Some(batch) = sheet.next_batch() {
         for row in batch? {
             let id = row

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::layout::{self, ImportLayout, Out};
 use super::{ExportError, Fetched, record_id};
 use crate::mapping::fields::Section;
-use crate::sheet::results::inert;
+use crate::sheet::results::{fit_cell, inert};
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}: {message}")]
@@ -37,16 +37,18 @@ pub enum OutputKind {
 }
 
 impl OutputKind {
-    pub fn for_path(path: &Path) -> OutputKind {
+    /// By extension; `None` for one leadsheet does not write.
+    pub fn for_path(path: &Path) -> Option<OutputKind> {
         match path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            Some("csv") | Some("txt") => OutputKind::Csv,
-            Some("jsonl") | Some("ndjson") | Some("json") => OutputKind::Jsonl,
-            _ => OutputKind::Xlsx,
+            Some("xlsx") => Some(OutputKind::Xlsx),
+            Some("csv") | Some("txt") => Some(OutputKind::Csv),
+            Some("jsonl") | Some("ndjson") | Some("json") => Some(OutputKind::Jsonl),
+            _ => None,
         }
     }
 }
@@ -73,7 +75,7 @@ fn formats() -> Formats {
 fn put(ws: &mut Worksheet, r: u32, c: u16, v: &Out, f: &Formats) -> Result<(), XlsxError> {
     match v {
         Out::Empty => Ok(()),
-        Out::Text(s) => ws.write_string(r, c, s).map(drop),
+        Out::Text(s) => ws.write_string(r, c, fit_cell(s)).map(drop),
         Out::Num(n) => ws.write_number(r, c, *n).map(drop),
         Out::Date(d, true) => ws.write_datetime_with_format(r, c, d, &f.date).map(drop),
         Out::Date(d, false) => ws
@@ -178,18 +180,43 @@ pub fn xlsx(
     book.save(path).map_err(x)
 }
 
+const ERROR_HEADERS: [&str; 6] = [
+    "dsLeadOpportunityId",
+    "HTTP status",
+    "Error code",
+    "Error message",
+    "Trace id",
+    "Attempts",
+];
+
+/// Where a CSV or JSONL export lists the ids it could not fetch: `leads.errors.csv` beside it.
+pub fn errors_path(out: &Path) -> std::path::PathBuf {
+    let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("export");
+    out.with_file_name(format!("{stem}.errors.csv"))
+}
+
+/// The Errors sheet as CSV, for exports that have no sheets.
+pub fn errors_csv(path: &Path, errors: &[ExportError]) -> Result<(), WriteError> {
+    let e = werr(path);
+    let c = |err: csv::Error| e(err.to_string());
+    let mut w = csv::Writer::from_path(path).map_err(c)?;
+    w.write_record(ERROR_HEADERS).map_err(c)?;
+    for err in errors {
+        w.write_record([
+            inert(&err.id).into_owned(),
+            err.http_status.map(|s| s.to_string()).unwrap_or_default(),
+            inert(err.code.as_deref().unwrap_or_default()).into_owned(),
+            inert(&err.message).into_owned(),
+            inert(err.trace_id.as_deref().unwrap_or_default()).into_owned(),
+            err.attempts.to_string(),
+        ])
+        .map_err(c)?;
+    }
+    w.flush().map_err(|err| e(err.to_string()))
+}
+
 fn errors_sheet(book: &mut Workbook, errors: &[ExportError], f: &Formats) -> Result<(), XlsxError> {
-    let headers: Vec<String> = [
-        "dsLeadOpportunityId",
-        "HTTP status",
-        "Error code",
-        "Error message",
-        "Trace id",
-        "Attempts",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let headers: Vec<String> = ERROR_HEADERS.iter().map(|s| s.to_string()).collect();
     let ws = sheet(book, "Errors", &headers, errors.len(), f)?;
     ws.set_column_width(3, 80)?;
     for (i, err) in errors.iter().enumerate() {
@@ -201,7 +228,7 @@ fn errors_sheet(book: &mut Workbook, errors: &[ExportError], f: &Formats) -> Res
         if let Some(c) = &err.code {
             ws.write_string(r, 2, c)?;
         }
-        ws.write_string(r, 3, &err.message)?;
+        ws.write_string(r, 3, fit_cell(&err.message))?;
         if let Some(t) = &err.trace_id {
             ws.write_string(r, 4, t)?;
         }
@@ -291,7 +318,7 @@ pub fn import_layout(
     let io = |err: std::io::Error| e(err.to_string());
     let headers = layout.headers();
     match OutputKind::for_path(path) {
-        OutputKind::Csv => {
+        Some(OutputKind::Csv) => {
             let mut w = csv::Writer::from_path(path).map_err(|err| e(err.to_string()))?;
             w.write_record(headers.iter().map(|h| inert(h).into_owned()))
                 .map_err(|err| e(err.to_string()))?;
@@ -306,8 +333,9 @@ pub fn import_layout(
             }
             w.flush().map_err(io)
         }
-        OutputKind::Jsonl => jsonl(path, fetched),
-        OutputKind::Xlsx => {
+        // The command refuses `--layout import` with JSONL: raw records have no layout.
+        Some(OutputKind::Jsonl) => jsonl(path, fetched),
+        Some(OutputKind::Xlsx) | None => {
             let x = |err: XlsxError| e(err.to_string());
             let f = formats();
             let mut book = Workbook::new();

@@ -20,6 +20,9 @@ use crate::validate::Problem;
 pub struct Sourced {
     pub value: Value,
     pub cell: Option<CellRef>,
+    /// The mapping's `default` for an empty cell: another row of the lead may still give the
+    /// value itself.
+    pub defaulted: bool,
 }
 
 /// The values of one object (the lead-level fields, or one offer line / contact).
@@ -61,6 +64,7 @@ fn take(binding: &Binding, src: &SourceRow, item: &mut Item, problems: &mut Vec<
                 Sourced {
                     value: v.clone(),
                     cell: None,
+                    defaulted: false,
                 },
             ));
             false
@@ -72,6 +76,7 @@ fn take(binding: &Binding, src: &SourceRow, item: &mut Item, problems: &mut Vec<
                     Sourced {
                         value: d.clone(),
                         cell: None,
+                        defaulted: true,
                     },
                 ));
             }
@@ -89,6 +94,7 @@ fn take(binding: &Binding, src: &SourceRow, item: &mut Item, problems: &mut Vec<
                         Sourced {
                             value,
                             cell: Some(cell),
+                            defaulted: false,
                         },
                     ));
                     true
@@ -100,6 +106,7 @@ fn take(binding: &Binding, src: &SourceRow, item: &mut Item, problems: &mut Vec<
                             Sourced {
                                 value: d.clone(),
                                 cell: Some(cell),
+                                defaulted: true,
                             },
                         )),
                         None => item.empties.push((binding.field, cell)),
@@ -113,6 +120,8 @@ fn take(binding: &Binding, src: &SourceRow, item: &mut Item, problems: &mut Vec<
                         def.path(),
                         message,
                     ));
+                    // Kept as empty, so that "required" finds the cell (and stays quiet).
+                    item.empties.push((binding.field, cell));
                     // The cell was filled in, even if wrongly: the item exists.
                     true
                 }
@@ -220,6 +229,14 @@ impl LeadDraft {
             match self.single.get(field) {
                 None => self.single.values.push((field, v)),
                 Some(existing) if existing.value == v.value => {}
+                // This row left the cell empty: the default does not speak against the others.
+                Some(_) if v.defaulted => {}
+                // An earlier row had only the default: a value given by this row wins.
+                Some(existing) if existing.defaulted => {
+                    if let Some(slot) = self.single.values.iter_mut().find(|(f, _)| *f == field) {
+                        slot.1 = v;
+                    }
+                }
                 Some(existing) => {
                     let at = |c: &Option<CellRef>| c.map(|c| format!(" ({c})")).unwrap_or_default();
                     self.problems.push(Problem::error(

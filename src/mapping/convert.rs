@@ -126,8 +126,13 @@ pub fn date_format(pattern: &str) -> Result<DateFormat, String> {
         rest = &rest[c.len_utf8()..];
     }
     if !(day && month && year) {
+        let minutes = if !month && pattern.contains("mm") {
+            " (lower-case `mm` is minutes; the month is `MM`)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "date format `{pattern}` must name the day, the month and the year (DD, MM, YYYY)"
+            "date format `{pattern}` must name the day, the month and the year (DD, MM, YYYY){minutes}"
         ));
     }
     Ok(DateFormat {
@@ -329,11 +334,11 @@ impl Conv {
             }
         }
         if self.formats.is_empty() {
-            let hint = guess_format(s)
-                .map(|g| {
-                    format!("; if it is {g}, set format = \"{g}\" for this column in the mapping")
-                })
-                .unwrap_or_default();
+            let hint = match guess_format(s) {
+                Some("MM/DD/YYYY") => "; if it is month/day/year, set format = \"MM/DD/YYYY\" for this column in the mapping (or \"DD/MM/YYYY\" for day/month/year)".to_string(),
+                Some(g) => format!("; if it is {g}, set format = \"{g}\" for this column in the mapping"),
+                None => String::new(),
+            };
             Err(format!(
                 "`{s}` is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:mm:ssZ){hint}"
             ))
@@ -365,7 +370,7 @@ fn guess_format(s: &str) -> Option<&'static str> {
             Some(if first > 12 {
                 "DD/MM/YYYY"
             } else {
-                "MM/DD/YYYY (or DD/MM/YYYY)"
+                "MM/DD/YYYY"
             })
         }
         "99-99-9999" => Some("DD-MM-YYYY"),
@@ -453,6 +458,13 @@ mod tests {
     #[case("", false, None)]
     fn numbers(#[case] raw: &str, #[case] comma: bool, #[case] want: Option<f64>) {
         assert_eq!(parse_number(raw, comma).ok(), want, "{raw}");
+    }
+
+    #[test]
+    fn lower_case_mm_is_minutes() {
+        let e = date_format("dd.mm.yyyy").unwrap_err();
+        assert!(e.contains("`MM`"), "{e}");
+        assert!(date_format("DD.MM.YYYY").is_ok());
     }
 
     #[test]

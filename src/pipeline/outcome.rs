@@ -87,6 +87,9 @@ pub struct Recorder {
 
 const NO_LEAD: u32 = u32::MAX;
 
+/// The longest message of a results cell (bytes); the Problems sheet has them all.
+const MESSAGE_CAP: usize = 1500;
+
 impl Recorder {
     /// Registers a checked lead; returns its index.
     pub fn add_lead(
@@ -137,18 +140,22 @@ impl Recorder {
         rec.detail = Some(Box::new(detail));
     }
 
-    /// After a submission: every valid lead that was not sent is NOT_SUBMITTED.
-    pub fn finish_unsent(&mut self) {
-        for l in &mut self.leads {
-            if l.status == Status::Valid {
-                l.status = Status::NotSubmitted;
-                l.detail.get_or_insert_with(|| {
-                    Box::new(Detail {
-                        message: Some("not sent: the run stopped before this row".into()),
-                        ..Default::default()
-                    })
-                });
-            }
+    /// After a submission: every valid lead that was not sent is NOT_SUBMITTED, with `why`.
+    pub fn finish_unsent(&mut self, why: &str) {
+        let unsent: Vec<usize> = (0..self.leads.len())
+            .filter(|l| self.leads[*l].status == Status::Valid)
+            .collect();
+        for lead in unsent {
+            let action = self.leads[lead].action.map(|a| a.as_str().to_string());
+            self.record(
+                lead,
+                Status::NotSubmitted,
+                Detail {
+                    action,
+                    message: Some(why.to_string()),
+                    ..Default::default()
+                },
+            );
         }
     }
 
@@ -236,7 +243,17 @@ impl Recorder {
         }
         let mut out = String::new();
         for (i, p) in parts.iter().enumerate() {
-            if out.len() + p.len() > 1500 {
+            if out.is_empty() && p.len() > MESSAGE_CAP {
+                // One long message (a server's stack trace): its start, not nothing.
+                let mut end = MESSAGE_CAP;
+                while !p.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.push_str(&p[..end]);
+                out.push('…');
+                continue;
+            }
+            if out.len() + p.len() > MESSAGE_CAP {
                 out.push_str(&format!(
                     " … and {} more (see the Problems sheet)",
                     parts.len() - i

@@ -55,8 +55,15 @@ fn detail(report: &Report, action: &str) -> Detail {
     }
 }
 
-/// Turns a failed call into the row's status and detail.
-fn failed(err: CallError, report: &Report, action: &str, lead: &SpooledLead) -> (Status, Detail) {
+/// Turns a failed call into the row's status and detail. `stopped`: why the run stopped
+/// early, if it did (a refused key, a server that is down).
+fn failed(
+    err: CallError,
+    report: &Report,
+    action: &str,
+    lead: &SpooledLead,
+    stopped: Option<&str>,
+) -> (Status, Detail) {
     let mut d = detail(report, action);
     d.error_code = err.failure().and_then(|f| f.code.clone());
     if let Some(t) = err.failure().and_then(|f| f.trace_id.clone()) {
@@ -64,7 +71,17 @@ fn failed(err: CallError, report: &Report, action: &str, lead: &SpooledLead) -> 
     }
     let status = match &err {
         CallError::Rejected(_) => Status::Rejected,
-        CallError::Interrupted if report.attempts == 0 => Status::NotSubmitted,
+        // The key was refused: nothing was applied, and the row can be sent again as it is.
+        CallError::StopRun(_) => Status::NotSubmitted,
+        // Interrupted before anything could have been applied (only refused connections or
+        // 429s, if anything was sent at all).
+        CallError::Interrupted if !report.maybe_applied => {
+            d.message = Some(match stopped {
+                Some(why) => format!("not sent: the run stopped ({why})"),
+                None => "not sent: the run was interrupted (Ctrl-C)".into(),
+            });
+            return (Status::NotSubmitted, d);
+        }
         CallError::Interrupted => {
             d.message = Some(match lead.action {
                 Action::Create => format!(
@@ -109,6 +126,13 @@ async fn submit_one(
             );
         }
     };
+    let stopped = || {
+        shared
+            .stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    };
     let stop = |err: &CallError| {
         let reason = match err {
             CallError::StopRun(f) => Some(format!(
@@ -146,12 +170,18 @@ async fn submit_one(
                         .await
                         .unwrap_or_else(|e| {
                             stop(&e);
-                            failed(e, &report, "update (after ERR801)", lead)
+                            failed(
+                                e,
+                                &report,
+                                "update (after ERR801)",
+                                lead,
+                                stopped().as_deref(),
+                            )
                         })
                 }
                 Err(e) => {
                     stop(&e);
-                    failed(e, &report, "create", lead)
+                    failed(e, &report, "create", lead, stopped().as_deref())
                 }
             }
         }
@@ -165,7 +195,7 @@ async fn submit_one(
                 }
                 Err(e) => {
                     stop(&e);
-                    let (s, mut d) = failed(e, &report, "update", lead);
+                    let (s, mut d) = failed(e, &report, "update", lead, stopped().as_deref());
                     d.ds_id = Some(ds_id);
                     (s, d)
                 }
@@ -265,8 +295,10 @@ pub async fn submit(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if stop.is_some() && !stop_token.is_cancelled() {
-            stop_token.cancel();
+        if stop.is_some() && !cancel.is_cancelled() {
+            // Everyone stops: requests waiting for a slot or a retry end at once, not after
+            // the grace period.
+            cancel.cancel();
         }
     }
     drop(results);
@@ -294,12 +326,15 @@ pub async fn submit(
             },
         );
     }
-    prepared.recorder.finish_unsent();
     let stopped = shared
         .stop
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    prepared.recorder.finish_unsent(&match &stopped {
+        Some(why) => format!("not sent: the run stopped ({why})"),
+        None => "not sent: the run was interrupted (Ctrl-C)".into(),
+    });
     match stopped {
         Some(reason) => RunEnd::Stopped(reason),
         None if cancel.is_cancelled() => RunEnd::Interrupted,

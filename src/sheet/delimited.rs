@@ -265,11 +265,20 @@ pub fn open(
 /// The csv crate skips empty lines, but a spreadsheet shows them as rows, and row numbers in
 /// messages must be the ones users see. This adapter turns each empty line outside quotes into
 /// a line holding one delimiter (two empty cells), which the reader then counts as blank.
+///
+/// It follows the CSV grammar just enough to know where lines start: a `"` opens a quoted
+/// field only at the start of a field (so `24" monitor` is plain text), `""` inside quotes is
+/// a quote, and CRLF, LF or a lone CR each end one line.
 struct KeepBlankLines<R> {
     inner: R,
     delimiter: u8,
     in_quotes: bool,
+    /// A quoted field just closed: a `"` now is an escaped quote (`""`).
+    just_closed: bool,
+    field_start: bool,
     at_line_start: bool,
+    /// The last byte was a CR outside quotes: an LF now ends the same line.
+    after_cr: bool,
     /// Reused read buffer, and the adapted bytes waiting to be handed out.
     raw: Vec<u8>,
     buf: Vec<u8>,
@@ -282,11 +291,53 @@ impl<R: Read> KeepBlankLines<R> {
             inner,
             delimiter,
             in_quotes: false,
+            just_closed: false,
+            field_start: true,
             at_line_start: true,
+            after_cr: false,
             raw: vec![0; 64 * 1024],
             buf: Vec::with_capacity(66 * 1024),
             pos: 0,
         }
+    }
+
+    fn adapt(&mut self, b: u8) {
+        if self.in_quotes {
+            if b == b'"' {
+                self.in_quotes = false;
+                self.just_closed = true;
+            }
+            self.buf.push(b);
+            return;
+        }
+        let just_closed = std::mem::take(&mut self.just_closed);
+        let after_cr = std::mem::take(&mut self.after_cr);
+        match b {
+            b'"' if self.field_start || just_closed => {
+                self.in_quotes = true;
+                self.field_start = false;
+                self.at_line_start = false;
+            }
+            // The LF of a CRLF: the line already ended at the CR.
+            b'\n' if after_cr => {}
+            b'\n' | b'\r' => {
+                if self.at_line_start {
+                    self.buf.push(self.delimiter);
+                }
+                self.at_line_start = true;
+                self.field_start = true;
+                self.after_cr = b == b'\r';
+            }
+            d if d == self.delimiter => {
+                self.field_start = true;
+                self.at_line_start = false;
+            }
+            _ => {
+                self.field_start = false;
+                self.at_line_start = false;
+            }
+        }
+        self.buf.push(b);
     }
 }
 
@@ -299,19 +350,9 @@ impl<R: Read> Read for KeepBlankLines<R> {
             }
             self.buf.clear();
             self.pos = 0;
-            for &b in &self.raw[..n] {
-                if !self.in_quotes && self.at_line_start && (b == b'\n' || b == b'\r') {
-                    self.buf.push(self.delimiter);
-                }
-                if b == b'"' {
-                    self.in_quotes = !self.in_quotes;
-                }
-                if b == b'\n' {
-                    self.at_line_start = !self.in_quotes;
-                } else if b != b'\r' {
-                    self.at_line_start = false;
-                }
-                self.buf.push(b);
+            for i in 0..n {
+                let b = self.raw[i];
+                self.adapt(b);
             }
         }
         let n = out.len().min(self.buf.len() - self.pos);
@@ -324,6 +365,31 @@ impl<R: Read> Read for KeepBlankLines<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The records the csv crate reads through the adapter, as lines of `|`-joined cells.
+    fn records(text: &str) -> Vec<String> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(b';')
+            .from_reader(KeepBlankLines::new(text.as_bytes(), b';'))
+            .records()
+            .map(|r| r.unwrap().iter().collect::<Vec<_>>().join("|"))
+            .collect()
+    }
+
+    #[rstest::rstest]
+    #[case::lf("a;b\n\n1;2\n\n\n3;4\n", &["a|b", "|", "1|2", "|", "|", "3|4"])]
+    #[case::crlf("a;b\r\n\r\n1;2\r\n\r\n\r\n3;4\r\n", &["a|b", "|", "1|2", "|", "|", "3|4"])]
+    #[case::lone_cr("a;b\r\r1;2\r", &["a|b", "|", "1|2"])]
+    #[case::inch_mark("a;b\n24\" monitor;x\n\n1;2\n", &["a|b", "24\" monitor|x", "|", "1|2"])]
+    #[case::quoted_newlines(
+        "a;b\n\"two\n\nlines\";\"say \"\"hi\"\"\"\n\n1;2\n",
+        &["a|b", "two\n\nlines|say \"hi\"", "|", "1|2"]
+    )]
+    fn blank_lines_are_kept_once(#[case] text: &str, #[case] want: &[&str]) {
+        assert_eq!(records(text), want);
+    }
 
     #[test]
     fn sniffs_delimiters() {

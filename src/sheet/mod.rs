@@ -328,6 +328,8 @@ pub(crate) struct Feed {
     blank: Arc<AtomicU64>,
     pending_blank: u64,
     width: usize,
+    /// A workbook's sheet (cells have letters users can find), not a delimited file.
+    in_workbook: bool,
 }
 
 /// The header texts, the header's row and the sheet name, or why there is no header.
@@ -337,8 +339,9 @@ impl Feed {
     /// Announces the header (or the failure to find one); false if reading should stop.
     pub fn header(&mut self, h: HeaderResult) -> bool {
         let ok = h.is_ok();
-        if let Ok((headers, _, _)) = &h {
+        if let Ok((headers, _, sheet)) = &h {
             self.width = headers.len();
+            self.in_workbook = sheet.is_some();
         }
         if let Some(tx) = self.header_tx.take() {
             let _ = tx.send(h);
@@ -359,13 +362,23 @@ impl Feed {
                 .fetch_add(std::mem::take(&mut self.pending_blank), Ordering::Relaxed);
         }
         if cells.len() > self.width {
-            let extra = cells[self.width..].iter().filter(|c| !c.is_blank()).count();
-            if extra > 0 && defect.is_none() {
-                defect = Some(format!(
-                    "the row has {} cells but the header has {}; the values beyond the header are ignored",
-                    self.width + extra,
-                    self.width
-                ));
+            // Nothing is dropped silently: a value with no header makes the row a problem.
+            let last = cells.iter().rposition(|c| !c.is_blank()).unwrap_or(0);
+            if last >= self.width && defect.is_none() {
+                defect = Some(if self.in_workbook {
+                    format!(
+                        "cell {}{} holds a value right of the table, whose header ends at column {}; give that column a header or clear the cell",
+                        column_letter(last),
+                        row,
+                        column_letter(self.width.saturating_sub(1))
+                    )
+                } else {
+                    format!(
+                        "the row has {} cells but the header has {}; a delimiter or quote may be wrong",
+                        last + 1,
+                        self.width
+                    )
+                });
             }
             cells.truncate(self.width);
         }
@@ -418,6 +431,7 @@ fn spawn_reader(read: impl FnOnce(Feed) + Send + 'static) -> Result<Started, She
         batch: Vec::with_capacity(BATCH),
         blank: blank.clone(),
         pending_blank: 0,
+        in_workbook: false,
         width: 0,
     };
     std::thread::Builder::new()
@@ -465,7 +479,36 @@ pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError>
         sheet._spool = Some(Arc::new(spool));
         return Ok(sheet);
     }
-    open_path(Path::new(input), input, options, None)
+    // The results are written from a second pass over the input: read a private copy, so that
+    // saving the file in Excel during an import, or moving it, cannot misplace or lose them.
+    let path = Path::new(input);
+    if !path.is_file() {
+        // Missing (the reader says so), or a pipe that can be read only once anyway.
+        return open_path(path, input, options, None);
+    }
+    let format = detect_format(path, input)?;
+    match snapshot(path) {
+        Ok(copy) => {
+            let mut sheet = open_path(copy.path(), input, options, Some(format))?;
+            sheet._spool = Some(Arc::new(copy));
+            Ok(sheet)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "cannot copy {input} to a private snapshot ({e}); reading it in place: do not change it until the run ends"
+            );
+            open_path(path, input, options, Some(format))
+        }
+    }
+}
+
+/// A copy of `path` in the temporary directory, removed when dropped.
+fn snapshot(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let copy = tempfile::Builder::new()
+        .prefix("leadsheet-input-")
+        .tempfile()?;
+    std::fs::copy(path, copy.path())?;
+    Ok(copy)
 }
 
 fn open_path(
@@ -512,10 +555,8 @@ pub fn detect_format(path: &Path, display: &str) -> Result<Format, SheetError> {
         // A zip: ODS names its mimetype first; everything else is taken as XLSX.
         let mut buf = Vec::new();
         let _ = std::fs::File::open(path).and_then(|f| f.take(200).read_to_end(&mut buf));
-        if buf
-            .windows(39)
-            .any(|w| w == b"application/vnd.oasis.opendocument.spr")
-        {
+        let ods: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
+        if buf.windows(ods.len()).any(|w| w == ods) {
             return Ok(Format::Ods);
         }
         return Ok(Format::Xlsx);

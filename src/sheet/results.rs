@@ -82,6 +82,24 @@ impl ResultsFormat {
     }
 }
 
+/// The most characters an XLSX cell holds.
+const XLSX_CELL_MAX: usize = 32_767;
+
+/// A text as an XLSX cell can hold it: one over Excel's limit of 32,767 characters (a long
+/// description, a server's stack trace) keeps its start and says it was cut, rather than
+/// failing the whole file.
+pub fn fit_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= XLSX_CELL_MAX || s.chars().count() <= XLSX_CELL_MAX {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let note = " … [cut: over Excel's 32,767-character limit]";
+    let keep: String = s
+        .chars()
+        .take(XLSX_CELL_MAX - note.chars().count())
+        .collect();
+    std::borrow::Cow::Owned(keep + note)
+}
+
 /// Makes a text cell inert for spreadsheet programs: a leading `=`, `+`, `-`, `@`, tab or
 /// carriage return would start a formula (CSV injection).
 pub fn inert(s: &str) -> std::borrow::Cow<'_, str> {
@@ -296,7 +314,8 @@ impl ResultsWriter {
                 ];
                 for (off, v) in texts {
                     if let Some(v) = v {
-                        ws.write_string(r, base + off, v).map_err(xerr(&path))?;
+                        ws.write_string(r, base + off, fit_cell(v))
+                            .map_err(xerr(&path))?;
                     }
                 }
                 if let Some(s) = out.http_status {
@@ -304,7 +323,8 @@ impl ResultsWriter {
                         .map_err(xerr(&path))?;
                 }
                 if let Some(m) = out.message {
-                    ws.write_string(r, base + 5, m).map_err(xerr(&path))?;
+                    ws.write_string(r, base + 5, fit_cell(m))
+                        .map_err(xerr(&path))?;
                 }
                 if let Some(a) = out.attempts {
                     ws.write_number(r, base + 7, f64::from(a))
@@ -355,7 +375,8 @@ impl ResultsWriter {
                     if let Some(c) = p.cell {
                         ws.write_string(r, 1, c.to_string()).map_err(xerr(&path))?;
                     }
-                    ws.write_string(r, 2, &p.column).map_err(xerr(&path))?;
+                    ws.write_string(r, 2, fit_cell(&p.column))
+                        .map_err(xerr(&path))?;
                     ws.write_string(r, 3, &p.field).map_err(xerr(&path))?;
                     let sev = if p.severity == "error" {
                         &formats.status[4].1
@@ -364,7 +385,8 @@ impl ResultsWriter {
                     };
                     ws.write_string_with_format(r, 4, &p.severity, sev)
                         .map_err(xerr(&path))?;
-                    ws.write_string(r, 5, &p.message).map_err(xerr(&path))?;
+                    ws.write_string(r, 5, fit_cell(&p.message))
+                        .map_err(xerr(&path))?;
                 }
                 let ws = book
                     .add_worksheet()
@@ -377,7 +399,7 @@ impl ResultsWriter {
                         .map_err(xerr(&path))?;
                     match v.parse::<f64>() {
                         Ok(n) if !v.starts_with('0') || v == "0" => ws.write_number(i as u32, 1, n),
-                        _ => ws.write_string_with_format(i as u32, 1, v, &formats.wrap),
+                        _ => ws.write_string_with_format(i as u32, 1, fit_cell(v), &formats.wrap),
                     }
                     .map_err(xerr(&path))?;
                 }
@@ -396,7 +418,7 @@ fn write_cell(
 ) -> Result<(), XlsxError> {
     match cell {
         Cell::Empty => Ok(()),
-        Cell::Text(s) => ws.write_string(r, c, s).map(drop),
+        Cell::Text(s) => ws.write_string(r, c, fit_cell(s)).map(drop),
         Cell::Int(i) => ws.write_number(r, c, *i as f64).map(drop),
         Cell::Float(x) => ws.write_number(r, c, *x).map(drop),
         Cell::Bool(b) => ws.write_boolean(r, c, *b).map(drop),
@@ -405,5 +427,22 @@ fn write_cell(
             ws.write_datetime_with_format(r, c, value, fmt).map(drop)
         }
         Cell::Error(e) => ws.write_string(r, c, e).map(drop),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_fit_a_cell() {
+        assert_eq!(fit_cell("short"), "short");
+        let long = "é".repeat(40_000);
+        let fitted = fit_cell(&long);
+        assert_eq!(fitted.chars().count(), XLSX_CELL_MAX);
+        assert!(fitted.ends_with("32,767-character limit]"));
+        assert_eq!(inert("=1+1"), "'=1+1");
+        assert_eq!(inert("@x"), "'@x");
+        assert_eq!(inert("-3"), "'-3");
     }
 }

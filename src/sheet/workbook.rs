@@ -21,30 +21,38 @@ fn broken(display: &str, format: Format, e: impl std::fmt::Display) -> SheetErro
     }
 }
 
+/// The sheet to read: by name, by 1-based position (a sheet whose name is that number wins,
+/// so `--sheet 2025` finds a sheet named `2025`), or by default the first visible worksheet.
 fn pick_sheet(
-    names: &[String],
+    sheets: &[calamine::Sheet],
     wanted: Option<&SheetSelector>,
     display: &str,
 ) -> Result<String, SheetError> {
+    let names: Vec<String> = sheets.iter().map(|s| s.name.clone()).collect();
     match wanted {
-        None => names
-            .first()
-            .cloned()
+        None => sheets
+            .iter()
+            .find(|s| {
+                s.visible == calamine::SheetVisible::Visible
+                    && s.typ == calamine::SheetType::WorkSheet
+            })
+            .or(sheets.first())
+            .map(|s| s.name.clone())
             .ok_or_else(|| SheetError::NoSuchSheetIndex {
                 path: display.to_string(),
                 wanted: 1,
                 count: 0,
             }),
-        Some(SheetSelector::Index(i)) => {
-            names
-                .get(i - 1)
-                .cloned()
-                .ok_or(SheetError::NoSuchSheetIndex {
-                    path: display.to_string(),
-                    wanted: *i,
-                    count: names.len(),
-                })
-        }
+        Some(SheetSelector::Index(i)) => names
+            .iter()
+            .find(|n| n.trim() == i.to_string())
+            .or(names.get(i - 1))
+            .cloned()
+            .ok_or(SheetError::NoSuchSheetIndex {
+                path: display.to_string(),
+                wanted: *i,
+                count: names.len(),
+            }),
         Some(SheetSelector::Name(n)) => names
             .iter()
             .find(|s| *s == n)
@@ -106,6 +114,16 @@ fn from_ref(d: &DataRef<'_>) -> Cell {
         DataRef::Error(e) => Cell::Error(e.to_string()),
         DataRef::Empty => Cell::Empty,
     }
+}
+
+/// The texts of spreadsheet error values: Excel's, and LibreOffice's `Err:502`.
+fn is_error_literal(t: &str) -> bool {
+    matches!(
+        t,
+        "#N/A" | "#REF!" | "#DIV/0!" | "#VALUE!" | "#NAME?" | "#NUM!" | "#NULL!"
+    ) || t
+        .strip_prefix("Err:")
+        .is_some_and(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn from_data(d: &Data) -> Cell {
@@ -174,8 +192,7 @@ fn stream_xlsx(
         Ok(b) => b,
         Err(e) => return fail_early(feed, broken(display, Format::Xlsx, e)),
     };
-    let names = book.sheet_names();
-    let sheet = match pick_sheet(&names, options.sheet.as_ref(), display) {
+    let sheet = match pick_sheet(book.sheets_metadata(), options.sheet.as_ref(), display) {
         Ok(s) => s,
         Err(e) => return fail_early(feed, e),
     };
@@ -237,12 +254,23 @@ fn read_range(
     let fail_early = |feed: super::Feed, e: SheetError| -> Result<(), Failure> {
         Err(Box::new((RowRouter::new(feed, None, None, display), e)))
     };
-    let mut book = match calamine::open_workbook_auto(path) {
+    // By the detected format, not the extension: stdin is spooled to a file without one.
+    let opened = match format {
+        Format::Xls => calamine::open_workbook(path)
+            .map(calamine::Sheets::Xls)
+            .map_err(calamine::Error::Xls),
+        Format::Ods => calamine::open_workbook(path)
+            .map(calamine::Sheets::Ods)
+            .map_err(calamine::Error::Ods),
+        _ => calamine::open_workbook(path)
+            .map(calamine::Sheets::Xlsb)
+            .map_err(calamine::Error::Xlsb),
+    };
+    let mut book = match opened {
         Ok(b) => b,
         Err(e) => return fail_early(feed, broken(display, format, e)),
     };
-    let names = book.sheet_names();
-    let sheet = match pick_sheet(&names, options.sheet.as_ref(), display) {
+    let sheet = match pick_sheet(book.sheets_metadata(), options.sheet.as_ref(), display) {
         Ok(s) => s,
         Err(e) => return fail_early(feed, e),
     };
@@ -259,7 +287,11 @@ fn read_range(
     }
     for (i, row) in range.rows().enumerate() {
         let mut cells = vec![Cell::Empty; col0 as usize];
-        cells.extend(row.iter().map(from_data));
+        cells.extend(row.iter().map(|d| match from_data(d) {
+            // calamine gives an ODS error cell as its text; no CRM value looks like one.
+            Cell::Text(t) if format == Format::Ods && is_error_literal(&t) => Cell::Error(t),
+            c => c,
+        }));
         if !router.row(RowNum(row0 + i as u32 + 1), cells, None) {
             return Ok(());
         }

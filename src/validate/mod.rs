@@ -115,14 +115,18 @@ impl Report<'_> {
     /// A required value that is absent: say whether the cell is empty or nothing is mapped.
     fn missing(&mut self, path: &str, what: &str) {
         // A cell that could not be read already has its problem; "required" would only repeat it.
+        let cell = self.origins.cell(path);
         if self
             .problems
             .iter()
-            .any(|p| p.is_error() && p.field == path)
+            .any(|p| p.is_error() && (p.field == path || (cell.is_some() && p.cell == cell)))
         {
             return;
         }
-        let msg = if self.origins.cell(path).is_some() {
+        let msg = if cell.is_some() && path.ends_with("LeadOpportunityId") {
+            // An id is one lead's own: a default would give every lead the same.
+            format!("is required {what}, but the cell is empty; fill it in")
+        } else if cell.is_some() {
             format!(
                 "is required {what}, but the cell is empty; fill it in or give the field a `default` in the mapping"
             )
@@ -154,7 +158,7 @@ impl Report<'_> {
             format!("Allowed: {}.", allowed.join(", "))
         } else {
             format!(
-                "It must be one of the {} values listed in the README.",
+                "It must be one of the {} values listed in the README (Enum values).",
                 allowed.len()
             )
         };
@@ -162,15 +166,24 @@ impl Report<'_> {
             path,
             format!(
                 "`{value}` is not a {} value.{hint} {listing} Map your own words with `map = {{ \"{value}\" = \"…\" }}` in the mapping",
-                self.version
+                self.version,
+                value = shown(value)
             ),
         );
     }
 
     fn email(&mut self, value: &str, path: &str) {
         if !looks_like_email(value) {
-            self.error(path, format!("`{value}` is not an e-mail address"));
+            self.error(path, format!("`{}` is not an e-mail address", shown(value)));
         }
+    }
+}
+
+/// A cell's value as messages quote it: at most 80 characters.
+fn shown(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(80) {
+        Some((end, _)) => format!("{}…", &value[..end]).into(),
+        None => value.into(),
     }
 }
 
@@ -345,7 +358,11 @@ fn check_offer_line(line: &OfferLine, i: usize, r: &mut Report<'_>) {
         r.missing(&p("offerNameId"), "for every offer line");
     }
     if let Some(a) = line.amount
-        && (a < 0.0 || !a.is_finite())
+        && !a.is_finite()
+    {
+        r.error(&p("amount"), "is too large to be an amount");
+    } else if let Some(a) = line.amount
+        && a < 0.0
     {
         r.error(
             &p("amount"),
