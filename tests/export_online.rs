@@ -218,6 +218,76 @@ async fn unassigned_partner_ids_and_known_ids() {
         errors[1].starts_with("NOPE-NOPE00\t500\tERROR_048"),
         "{errors:?}"
     );
+    // A plain list of ids without a header loses none; a CSV export lists the failures in
+    // a CSV beside it.
+    let list = dir.path().join("ids.txt");
+    std::fs::write(
+        &list,
+        format!("{first}\nNOPE-NOPE00\n{}\n", records[1].ds_id),
+    )
+    .unwrap();
+    let csv_out = dir.path().join("ids.csv");
+    let o = run(
+        s(&[
+            "export",
+            "--ids",
+            list.to_str().unwrap(),
+            "-o",
+            csv_out.to_str().unwrap(),
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&csv_out).unwrap().lines().count(),
+        3
+    );
+    let errors_csv = dir.path().join("ids.errors.csv");
+    assert!(stderr(&o).contains("ids.errors.csv"), "{}", stderr(&o));
+    let errors = std::fs::read_to_string(&errors_csv).unwrap();
+    assert!(
+        errors
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("NOPE-NOPE00,500,ERROR_048"),
+        "{errors}"
+    );
+    // An ids file without ids must not widen the export to the whole date range.
+    let empty = dir.path().join("none.csv");
+    std::fs::write(&empty, "partnerLeadOpportunityId\n").unwrap();
+    for args in [
+        vec![
+            "export",
+            "--partner-lead-ids",
+            empty.to_str().unwrap(),
+            "--modified-since",
+            "30d",
+        ],
+        vec!["export", "--ids", empty.to_str().unwrap()],
+        // Neither an unknown output type nor a layout JSONL cannot hold.
+        vec!["export", "--unassigned", "-o", "leads.pdf"],
+        vec![
+            "export",
+            "--unassigned",
+            "--layout",
+            "import",
+            "-o",
+            "leads.jsonl",
+        ],
+        // A typo'd year would mean a thousand years of searches.
+        vec!["export", "--modified-from", "0025-01-01"],
+        vec!["export", "--modified-since", "999999999999999d"],
+    ] {
+        let mut a: Vec<String> = args.iter().map(|x| x.to_string()).collect();
+        if !a.iter().any(|x| x == "-o") {
+            a.extend(["-o".into(), xlsx.to_str().unwrap().into()]);
+        }
+        let o = run(a.clone(), Some(sb.handle.base_url()), &sb.key).await;
+        assert_eq!(o.status.code(), Some(3), "{a:?}: {}", stderr(&o));
+    }
     // No criteria at all: a usage error.
     let o = run(
         s(&["export", "-o", xlsx.to_str().unwrap()]),

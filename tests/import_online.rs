@@ -104,6 +104,7 @@ async fn samples_import_and_stats_agree() {
     for (sample, ext, expected) in [
         ("create-one-row", "xlsx", [("CREATED", 6), ("INVALID", 4)]),
         ("update-status", "csv", [("UPDATED", 4), ("INVALID", 3)]),
+        ("grouped-rows", "xlsx", [("CREATED", 5), ("INVALID", 4)]),
     ] {
         let out = dir.path().join(format!("{sample}.results.xlsx"));
         let o = run(
@@ -143,8 +144,19 @@ async fn samples_import_and_stats_agree() {
             }
         }
     }
+    // Every source row of a grouped lead has the lead's outcome and id.
+    let grouped = results_rows(&dir.path().join("grouped-rows.results.xlsx"));
+    let mut ids_by_lead: HashMap<&str, std::collections::BTreeSet<&str>> = HashMap::new();
+    for r in grouped.iter().filter(|r| r["Status"] == "CREATED") {
+        ids_by_lead
+            .entry(r["Opportunity ID"].as_str())
+            .or_default()
+            .insert(r["dsLeadOpportunityId"].as_str());
+    }
+    assert_eq!(ids_by_lead.len(), 2, "{grouped:?}");
+    assert!(ids_by_lead.values().all(|ids| ids.len() == 1));
     let stats = sb.stats().await;
-    assert_eq!(stats["requests"]["byOperation"]["create"]["201"], 6);
+    assert_eq!(stats["requests"]["byOperation"]["create"]["201"], 8);
     assert_eq!(stats["requests"]["byOperation"]["update"]["200"], 4);
     let created = results_rows(&dir.path().join("create-one-row.results.xlsx"));
     assert_stats_agree(&created, &stats, "CRM ID");
@@ -291,18 +303,19 @@ async fn a_refused_key_stops_the_run() {
         !stderr(&o).contains("wrong-key"),
         "the key must never be printed"
     );
+    // Nothing was applied: every row can be sent again as it is.
     let rows = results_rows(&out);
     assert!(
-        rows.iter()
-            .filter(|r| r["Status"] == "FAILED")
-            .all(|r| r["HTTP status"] == "403")
+        rows.iter().all(|r| r["Status"] == "NOT_SUBMITTED"),
+        "{rows:?}"
     );
-    assert!(rows.iter().filter(|r| r["Status"] == "FAILED").count() <= 2);
+    let refused = rows.iter().filter(|r| r["HTTP status"] == "403").count();
+    assert!((1..=2).contains(&refused), "{rows:?}");
     assert!(
         rows.iter()
-            .filter(|r| r["Status"] == "NOT_SUBMITTED")
-            .count()
-            >= 28
+            .filter(|r| r["HTTP status"].is_empty())
+            .all(|r| r["Error message"].contains("not sent: the run stopped")),
+        "{rows:?}"
     );
     assert_eq!(sb.stats().await["records"]["total"], 0);
 
@@ -330,10 +343,9 @@ async fn a_refused_key_stops_the_run() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("HTTP 401"), "{}", stderr(&o));
     let rows = results_rows(&out);
-    assert!(rows.iter().any(|r| r["Status"] == "NOT_SUBMITTED"));
     assert!(
-        rows.iter()
-            .all(|r| r["Status"] == "NOT_SUBMITTED" || r["Status"] == "FAILED")
+        rows.iter().all(|r| r["Status"] == "NOT_SUBMITTED"),
+        "{rows:?}"
     );
 }
 
@@ -446,59 +458,70 @@ async fn upsert_updates_rows_with_an_id_and_existing_partner_ids() {
 
 #[tokio::test]
 async fn ctrl_c_stops_sending_and_still_writes_the_results() {
-    let sb = sandbox(SandboxConfig {
-        latency_ms: 150,
-        ..Default::default()
-    })
-    .await;
-    let dir = scratch();
-    let input = generated_csv(dir.path(), 200, "INT");
-    let out = dir.path().join("int.results.xlsx");
-    let mut cmd = leadsheet();
-    cmd.args([
-        "import",
-        input.to_str().unwrap(),
-        "--concurrency",
-        "2",
-        "-o",
-        out.to_str().unwrap(),
-        "--base-url",
-        &sb.handle.base_url(),
-    ])
-    .env("LEADSHEET_API_KEY", &sb.key)
-    .env("LEADSHEET_CONFIG", "/nonexistent.toml")
-    .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let pid = child.id();
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    let o = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let rows = results_rows(&out);
-    let created = rows.iter().filter(|r| r["Status"] == "CREATED").count();
-    let unsent = rows
-        .iter()
-        .filter(|r| r["Status"] == "NOT_SUBMITTED")
-        .count();
-    assert!(
-        created > 0 && unsent > 0,
-        "created {created}, not submitted {unsent}"
-    );
-    assert_eq!(
-        created + unsent,
-        200,
-        "nothing is left in between: {:?}",
-        rows.iter()
-            .find(|r| r["Status"] != "CREATED" && r["Status"] != "NOT_SUBMITTED")
-    );
-    let stats = sb.stats().await;
-    assert_eq!(stats["records"]["total"], created);
+    // Requests held by latency, then requests queued on the client's own rate limit: after
+    // Ctrl-C, what was sent ends CREATED and everything else NOT_SUBMITTED, nothing between.
+    for (name, latency_ms, extra) in [
+        ("latency", 150, ["--concurrency", "2"]),
+        ("rate", 0, ["--rate", "2"]),
+    ] {
+        let sb = sandbox(SandboxConfig {
+            latency_ms,
+            ..Default::default()
+        })
+        .await;
+        let dir = scratch();
+        let input = generated_csv(dir.path(), 200, "INT");
+        let out = dir.path().join("int.results.xlsx");
+        let mut cmd = leadsheet();
+        cmd.args([
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .args(extra)
+        .args(["--base-url", &sb.handle.base_url()])
+        .env("LEADSHEET_API_KEY", &sb.key)
+        .env("LEADSHEET_CONFIG", "/nonexistent.toml")
+        .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let pid = child.id();
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        let o = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let rows = results_rows(&out);
+        let created = rows.iter().filter(|r| r["Status"] == "CREATED").count();
+        let unsent = rows
+            .iter()
+            .filter(|r| r["Status"] == "NOT_SUBMITTED")
+            .count();
+        assert!(
+            created > 0 && unsent > 0,
+            "{name}: created {created}, not submitted {unsent}"
+        );
+        assert_eq!(
+            created + unsent,
+            200,
+            "{name}: nothing is left in between: {:?}",
+            rows.iter()
+                .find(|r| r["Status"] != "CREATED" && r["Status"] != "NOT_SUBMITTED")
+        );
+        assert!(
+            rows.iter()
+                .filter(|r| r["Status"] == "NOT_SUBMITTED")
+                .all(|r| r["Error message"].contains("interrupted")),
+            "{name}"
+        );
+        let stats = sb.stats().await;
+        assert_eq!(stats["records"]["total"], created, "{name}");
+    }
 }
 
 #[tokio::test]

@@ -49,6 +49,36 @@ fn readme_opens_with_the_two_commands() {
     assert_eq!(lines[1].trim(), "cargo test");
     let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
     assert!(ci.contains("cargo test"));
+
+    // The first command works as written (its results go to a scratch directory).
+    let args: Vec<&str> = lines[0]
+        .split_whitespace()
+        .skip_while(|w| *w != "--")
+        .skip(1)
+        .collect();
+    let dir = crate::util::scratch();
+    let results = dir.path().join("results.xlsx");
+    let mut cmd = crate::validate_cli::leadsheet();
+    cmd.current_dir(root());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if *a == "-o" {
+            it.next();
+            cmd.arg("-o").arg(&results);
+        } else {
+            cmd.arg(a);
+        }
+    }
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "some sample rows are wrong on purpose: {err}"
+    );
+    assert!(err.contains("embedded sandbox"), "{err}");
+    let rows = crate::import_online::results_rows(&results);
+    assert_eq!(rows.iter().filter(|r| r["Status"] == "CREATED").count(), 6);
 }
 
 #[test]

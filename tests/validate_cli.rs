@@ -420,6 +420,83 @@ fn bad_input_gets_a_clear_message_and_exit_code() {
         Some(2),
         "no partner id: the create is invalid"
     );
+    // ... unless the config profile gives one, as import would use it.
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[profiles.default]\nenv = \"ppt\"\npartner_id = \"200000000014442\"\n",
+    )
+    .unwrap();
+    let out = leadsheet()
+        .env("LEADSHEET_CONFIG", &config)
+        .arg("validate")
+        .arg(&ok)
+        .arg("-o")
+        .arg(dir.path().join("ok3.xlsx"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "the profile's partner id");
+    // A bad flag is a usage error: exit 3, not 2 (which means invalid rows).
+    let out = leadsheet()
+        .arg("validate")
+        .arg(&ok)
+        .args(["--mode", "bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let out = leadsheet().arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // Results written over the input would destroy it: refused, the input intact.
+    let before = std::fs::read(&ok).unwrap();
+    let out = leadsheet()
+        .arg("validate")
+        .arg(&ok)
+        .arg("-o")
+        .arg(&ok)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is the input file"));
+    assert_eq!(std::fs::read(&ok).unwrap(), before);
+}
+
+#[test]
+fn workbooks_on_stdin_and_sheets_named_like_numbers() {
+    let dir = scratch();
+    // An ODS on stdin is recognised by its content, not taken for XLSX.
+    let out = leadsheet()
+        .args(["validate", "-", "--json", "-o"])
+        .arg(dir.path().join("ods.results.xlsx"))
+        .stdin(std::fs::File::open(root().join("tests/fixtures/cells.ods")).unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("XLSX"), "{err}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["dataRows"].as_u64().unwrap() > 0, "{summary}");
+    // `--sheet 2025` picks the sheet named 2025 (the first here), not the 2025th.
+    let book_path = dir.path().join("years.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for (name, plid) in [("2025", "P-2025"), ("2024", "P-2024")] {
+        let ws = book.add_worksheet().set_name(name).unwrap();
+        ws.write_string(0, 0, "leadOpportunity.partnerLeadOpportunityId")
+            .unwrap();
+        ws.write_string(1, 0, plid).unwrap();
+    }
+    book.save(&book_path).unwrap();
+    for (sheet, want) in [("2025", "P-2025"), ("2", "P-2024"), ("2024", "P-2024")] {
+        let results = dir.path().join(format!("years-{sheet}.results.csv"));
+        let out = leadsheet()
+            .arg("validate")
+            .arg(&book_path)
+            .args(["--sheet", sheet, "-o"])
+            .arg(&results)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let text = std::fs::read_to_string(&results).unwrap();
+        assert!(text.contains(want), "--sheet {sheet}: {text}");
+    }
 }
 
 #[test]
