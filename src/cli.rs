@@ -15,7 +15,8 @@ Exit codes:
   0  every row succeeded
   1  a fatal error stopped the run (unreadable file, refused API key, server down)
   2  the run finished but some rows were invalid, rejected or failed
-  3  configuration or usage error; nothing was done";
+  3  configuration or usage error; nothing was done
+  130  a second Ctrl-C quit at once, without writing results";
 
 #[derive(Debug, Parser)]
 #[command(name = "leadsheet", version, about = "Move 3DS API4Partners pipeline data between spreadsheets and the sales API", after_help = EXIT_CODES)]
@@ -132,7 +133,7 @@ pub struct SendArgs {
     /// Client-side limit in requests per second (default: none; 429s still slow everyone down)
     #[arg(long, value_name = "PER_SEC")]
     pub rate: Option<f64>,
-    /// Further attempts after a 429, a 503 or a network error
+    /// Further attempts after a 503, a timeout or a network error (429s have their own budget)
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_retries: u32,
     /// Seconds before a request is given up (a create then is reconciled by a search)
@@ -253,7 +254,7 @@ pub struct PortfolioArgs {
     pub page_size: u32,
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// Further attempts after a 429, a 503 or a network error
+    /// Further attempts after a 503, a timeout or a network error (429s have their own budget)
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_retries: u32,
     /// Seconds before a request is given up

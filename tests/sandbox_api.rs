@@ -516,6 +516,15 @@ async fn search_by_window_partner_ids_and_unassigned() {
     assert_eq!(got, expected);
     assert!(!got.is_empty());
 
+    // The contract's own search example (a window of 2025, before the preloaded leads).
+    let r = sb
+        .post(
+            SEARCH,
+            &contract_json("seed-examples/06_v0-op-searchLeadsOpportunities.request.json"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_schema(&resp_schema("searchLeadsOpportunities", 200), &r.body);
     let r = sb
         .post(
             SEARCH,

@@ -37,9 +37,23 @@ fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDateTime {
 
 #[test]
 fn workbooks_keep_cell_types() {
-    for name in ["cells.xlsx", "cells-1904.xlsx", "cells.xls", "cells.ods"] {
-        let (headers, rows, blank, info) =
-            read_all(&fixture(name), &ReadOptions::default()).unwrap();
+    // XLSM is XLSX with macros: the same reader, chosen by its extension.
+    let dir = scratch();
+    let xlsm = dir.path().join("cells.xlsm");
+    std::fs::copy(fixture("cells.xlsx"), &xlsm).unwrap();
+    for name in [
+        "cells.xlsx",
+        "cells-1904.xlsx",
+        "cells.xls",
+        "cells.ods",
+        "cells.xlsm",
+    ] {
+        let path = if name == "cells.xlsm" {
+            xlsm.display().to_string()
+        } else {
+            fixture(name)
+        };
+        let (headers, rows, blank, info) = read_all(&path, &ReadOptions::default()).unwrap();
         assert_eq!(headers[0], "CRM ID", "{name}");
         assert_eq!(info.sheet.as_deref(), Some("Leads"), "{name}");
         assert_eq!(rows.len(), 2, "{name}");

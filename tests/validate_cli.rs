@@ -280,6 +280,21 @@ offerLines.2.offerNameId,offerLines.2.revenueType,leadOpportunity.reasonWon\n\
     assert_eq!(check_emitted(&jsonl, "v0"), 1);
     let results = std::fs::read_to_string(dir.path().join("v0.results.csv")).unwrap();
     assert!(results.contains("`PxC` is not a v0 value"), "{results}");
+    // v0 updates too.
+    let jsonl = dir.path().join("v0-update.jsonl");
+    let (out, _) = validate(
+        "update-status",
+        "xlsx",
+        dir.path(),
+        &[
+            "--api-version",
+            "v0",
+            "--emit-requests",
+            jsonl.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(check_emitted(&jsonl, "v0"), 4);
 }
 
 #[test]
@@ -772,4 +787,67 @@ fn every_update_rule_has_its_message() {
             ),
         ],
     );
+}
+
+#[test]
+fn reading_flags_quiet_and_verbose() {
+    let dir = scratch();
+    // A title line above the header, `|` as delimiter, Windows-1252 bytes (é = 0xE9).
+    let input = dir.path().join("flags.txt");
+    let mut bytes =
+        b"Pipeline export, Q3\nleadOpportunity.partnerLeadOpportunityId|leadOpportunity.name\n"
+            .to_vec();
+    bytes.extend_from_slice(b"P-1|Soci\xe9t\xe9\n");
+    std::fs::write(&input, bytes).unwrap();
+    let results = dir.path().join("flags.results.csv");
+    let out = leadsheet()
+        .arg("--quiet")
+        .arg("validate")
+        .arg(&input)
+        .args([
+            "--header-row",
+            "2",
+            "--delimiter",
+            "|",
+            "--encoding",
+            "windows-1252",
+        ])
+        .arg("-o")
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "--quiet: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&results).unwrap();
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("P-1,Société,INVALID"),
+        "{text}"
+    );
+    // -v: logs on stderr, plain text when stderr is not a terminal.
+    let out = leadsheet()
+        .arg("-v")
+        .arg("validate")
+        .arg(&input)
+        .args([
+            "--header-row",
+            "2",
+            "--delimiter",
+            "|",
+            "--encoding",
+            "windows-1252",
+        ])
+        .arg("-o")
+        .arg(&results)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(" INFO reading"), "{err}");
+    assert!(!err.contains('\u{1b}'), "no colour codes in a file: {err}");
 }

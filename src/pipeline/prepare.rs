@@ -370,23 +370,19 @@ pub fn write_results(
         }
     }
     let headers = prepared.headers();
-    let lines: Vec<ProblemLine> = prepared
-        .recorder
-        .all_problems()
-        .map(|p| ProblemLine {
-            row: p.row,
-            cell: p.cell,
-            column: p
-                .cell
-                .and_then(|c| headers.get(c.col as usize))
-                .cloned()
-                .unwrap_or_default(),
-            field: p.field.clone(),
-            severity: p.severity.as_str().to_string(),
-            message: p.message.clone(),
-        })
-        .collect();
-    writer.finish(&lines, summary)?;
+    // Streamed from the recorder: a million problems are not copied once more.
+    let lines = prepared.recorder.all_problems().map(|p| ProblemLine {
+        row: p.row,
+        cell: p.cell,
+        column: p
+            .cell
+            .and_then(|c| headers.get(c.col as usize))
+            .map_or("", String::as_str),
+        field: &p.field,
+        severity: p.severity.as_str(),
+        message: &p.message,
+    });
+    writer.finish(prepared.recorder.all_problems().count(), lines, summary)?;
     Ok(())
 }
 

@@ -41,13 +41,13 @@ pub struct ResultRow<'a> {
 
 /// One line of the Problems sheet.
 #[derive(Debug, Clone)]
-pub struct ProblemLine {
+pub struct ProblemLine<'a> {
     pub row: Option<RowNum>,
     pub cell: Option<CellRef>,
-    pub column: String,
-    pub field: String,
-    pub severity: String,
-    pub message: String,
+    pub column: &'a str,
+    pub field: &'a str,
+    pub severity: &'static str,
+    pub message: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -339,9 +339,10 @@ impl ResultsWriter {
     }
 
     /// Adds the Problems and Summary sheets (XLSX only) and closes the file.
-    pub fn finish(
+    pub fn finish<'a>(
         self,
-        problems: &[ProblemLine],
+        problems_count: usize,
+        problems: impl Iterator<Item = ProblemLine<'a>>,
         summary: &[(String, String)],
     ) -> Result<(), ResultsError> {
         let path = self.path;
@@ -364,9 +365,27 @@ impl ResultsWriter {
                         .map_err(xerr(&path))?;
                 }
                 ws.set_freeze_panes(1, 0).map_err(xerr(&path))?;
-                let last = problems.len().min(XLSX_MAX_ROWS - 2);
+                // The sheet's last row says how many did not fit (the rows' messages have them).
+                let room = XLSX_MAX_ROWS - 2;
+                let last = problems_count.min(room);
                 ws.autofilter(0, 0, last as u32, 5).map_err(xerr(&path))?;
-                for (i, p) in problems.iter().take(XLSX_MAX_ROWS - 2).enumerate() {
+                if problems_count > room {
+                    ws.write_string(
+                        XLSX_MAX_ROWS as u32 - 1,
+                        5,
+                        format!(
+                            "… and {} more problems: over Excel's row limit; each row's Error message on the Results sheet still has its own",
+                            problems_count - room + 1
+                        ),
+                    )
+                    .map_err(xerr(&path))?;
+                }
+                let shown = if problems_count > room {
+                    room - 1
+                } else {
+                    room
+                };
+                for (i, p) in problems.take(shown).enumerate() {
                     let r = i as u32 + 1;
                     if let Some(row) = p.row {
                         ws.write_number(r, 0, f64::from(row.0))
@@ -375,17 +394,17 @@ impl ResultsWriter {
                     if let Some(c) = p.cell {
                         ws.write_string(r, 1, c.to_string()).map_err(xerr(&path))?;
                     }
-                    ws.write_string(r, 2, fit_cell(&p.column))
+                    ws.write_string(r, 2, fit_cell(p.column))
                         .map_err(xerr(&path))?;
-                    ws.write_string(r, 3, &p.field).map_err(xerr(&path))?;
+                    ws.write_string(r, 3, p.field).map_err(xerr(&path))?;
                     let sev = if p.severity == "error" {
                         &formats.status[4].1
                     } else {
                         &formats.status[7].1
                     };
-                    ws.write_string_with_format(r, 4, &p.severity, sev)
+                    ws.write_string_with_format(r, 4, p.severity, sev)
                         .map_err(xerr(&path))?;
-                    ws.write_string(r, 5, fit_cell(&p.message))
+                    ws.write_string(r, 5, fit_cell(p.message))
                         .map_err(xerr(&path))?;
                 }
                 let ws = book

@@ -99,8 +99,8 @@ impl Report<'_> {
             severity,
             row,
             cell,
-            field: path.to_string(),
-            message,
+            field: path.into(),
+            message: message.into_boxed_str(),
         });
     }
 
@@ -119,7 +119,7 @@ impl Report<'_> {
         if self
             .problems
             .iter()
-            .any(|p| p.is_error() && (p.field == path || (cell.is_some() && p.cell == cell)))
+            .any(|p| p.is_error() && (&*p.field == path || (cell.is_some() && p.cell == cell)))
         {
             return;
         }

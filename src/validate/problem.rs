@@ -31,8 +31,8 @@ pub struct Problem {
     pub cell: Option<CellRef>,
     /// The request field it concerns (`leadOpportunity.closeDate`, `offerLines[1].amount`), or
     /// a short tag (`row`, `header`) for problems of the row or the file.
-    pub field: String,
-    pub message: String,
+    pub field: Box<str>,
+    pub message: Box<str>,
 }
 
 impl Problem {
@@ -46,8 +46,8 @@ impl Problem {
             severity: Severity::Error,
             row,
             cell,
-            field: field.into(),
-            message: message.into(),
+            field: field.into().into_boxed_str(),
+            message: message.into().into_boxed_str(),
         }
     }
 
@@ -61,8 +61,8 @@ impl Problem {
             severity: Severity::Warning,
             row,
             cell,
-            field: field.into(),
-            message: message.into(),
+            field: field.into().into_boxed_str(),
+            message: message.into().into_boxed_str(),
         }
     }
 
