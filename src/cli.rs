@@ -156,6 +156,10 @@ pub struct ImportArgs {
     /// Check and write the results, but send nothing (same as `validate`)
     #[arg(long)]
     pub dry_run: bool,
+    /// Read each lead before updating it, and skip it (UNCHANGED) when the row would change
+    /// nothing: for round trips of exported files (one more GET per update)
+    #[arg(long)]
+    pub skip_unchanged: bool,
     /// Also write the JSON body of each valid lead, one per line
     #[arg(long, value_name = "FILE.jsonl")]
     pub emit_requests: Option<PathBuf>,

@@ -539,6 +539,74 @@ async fn round_trip_export_edit_and_import_as_updates() {
     .await;
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["status"], "LOST");
+
+    // --skip-unchanged: a second lead edited; the others are read, found equal and skipped,
+    // and keep their modifiedDate.
+    let modified: HashMap<String, Value> = {
+        let mut m = HashMap::new();
+        for id in &assigned {
+            m.insert(
+                id.clone(),
+                sb.get(&format!("{V1}/{id}")).await.body["data"]["leadOpportunity"]["modifiedDate"]
+                    .clone(),
+            );
+        }
+        m
+    };
+    let text = std::fs::read_to_string(&exported).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut w = csv::Writer::from_path(&exported).unwrap();
+    w.write_record(rdr.headers().unwrap()).unwrap();
+    for (i, rec) in rdr.records().enumerate() {
+        let mut rec: Vec<String> = rec.unwrap().iter().map(str::to_string).collect();
+        if i == 1 {
+            rec[status_col] = "LOST".into();
+            rec[forecast_col] = "LOST".into();
+        }
+        w.write_record(&rec).unwrap();
+    }
+    w.flush().unwrap();
+    let updates_before = sb.stats().await["requests"]["byOperation"]["update"]["200"].clone();
+    let o = run(
+        s(&[
+            "import",
+            exported.to_str().unwrap(),
+            "--mode",
+            "update",
+            "--skip-unchanged",
+            "--partner-id",
+            "200000000014442",
+            "-o",
+            results.to_str().unwrap(),
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows = results_rows(&results);
+    let statuses: Vec<&str> = rows.iter().map(|r| r["Status"].as_str()).collect();
+    assert_eq!(
+        statuses,
+        [
+            "UNCHANGED",
+            "UPDATED",
+            "UNCHANGED",
+            "UNCHANGED",
+            "UNCHANGED"
+        ],
+        "{rows:?}"
+    );
+    assert_eq!(
+        sb.stats().await["requests"]["byOperation"]["update"]["200"],
+        updates_before.as_u64().unwrap() + 1
+    );
+    for (i, id) in assigned.iter().enumerate() {
+        let now =
+            sb.get(&format!("{V1}/{id}")).await.body["data"]["leadOpportunity"]["modifiedDate"]
+                .clone();
+        assert_eq!(now == modified[id], i != 1, "{id}");
+    }
 }
 
 #[tokio::test]

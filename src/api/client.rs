@@ -216,12 +216,15 @@ impl Client {
                 () = self.throttle.acquire() => {}
             }
         }
+        // Reads (GET, and the search POST) apply nothing, whatever their answer.
+        let writes = method == reqwest::Method::PATCH
+            || (method == reqwest::Method::POST && !path.ends_with("/search"));
         let answered = self.send(method, path, body, report).await;
         let applied = match &answered.attempt {
             Attempt::Transport { sent, .. } => *sent,
             Attempt::Answer { status, .. } => *status < 400 || *status >= 500,
         };
-        report.maybe_applied |= applied;
+        report.maybe_applied |= writes && applied;
         Some(answered)
     }
 

@@ -135,6 +135,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<Exit> 
         concurrency: usize::from(args.send.concurrency),
         mode,
         grace: GRACE,
+        skip_unchanged: args.skip_unchanged,
     };
     let end = pipeline::submit(
         &mut prepared,

@@ -6,6 +6,7 @@ pub mod outcome;
 pub mod prepare;
 pub mod progress;
 pub mod submit;
+pub mod unchanged;
 
 pub use outcome::{Detail, Recorder, Status};
 pub use prepare::{

@@ -26,6 +26,8 @@ pub struct SubmitSettings {
     pub mode: Mode,
     /// How long leads in flight may take after Ctrl-C.
     pub grace: Duration,
+    /// Read each lead before an update, and skip the update when it would change nothing.
+    pub skip_unchanged: bool,
 }
 
 /// How the run ended.
@@ -110,9 +112,10 @@ fn partner_lead_id(lead: &SpooledLead) -> String {
 async fn submit_one(
     client: &Client,
     lead: &SpooledLead,
-    mode: Mode,
+    settings: &SubmitSettings,
     shared: &Shared,
 ) -> (Status, Detail) {
+    let (mode, skip_unchanged) = (settings.mode, settings.skip_unchanged);
     let mut report = Report::default();
     let body = match serde_json::to_value(&lead.body) {
         Ok(b) => b,
@@ -187,6 +190,24 @@ async fn submit_one(
         }
         Action::Update => {
             let ds_id = lead.ds_id.clone().unwrap_or_default();
+            if skip_unchanged {
+                match client.get(&ds_id, &mut report).await {
+                    Ok(record) if super::unchanged::unchanged(&body, &record) => {
+                        let mut d =
+                            detail(&report, "update skipped: 3DS already holds these values");
+                        d.ds_id = Some(ds_id);
+                        return (Status::Unchanged, d);
+                    }
+                    Err(e @ (CallError::StopRun(_) | CallError::Interrupted)) => {
+                        stop(&e);
+                        let (s, mut d) = failed(e, &report, "update", lead, stopped().as_deref());
+                        d.ds_id = Some(ds_id);
+                        return (s, d);
+                    }
+                    // A change, or a read that failed: the update itself says what happens.
+                    _ => {}
+                }
+            }
             match client.update(&ds_id, &body, &mut report).await {
                 Ok(id) => {
                     let mut d = detail(&report, "update");
@@ -250,14 +271,13 @@ pub async fn submit(
         .map(|lead| {
             let shared = shared.clone();
             let client = client.clone();
-            let mode = settings.mode;
             async move {
                 shared
                     .in_flight
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(lead.lead);
-                let (status, d) = submit_one(&client, &lead, mode, &shared).await;
+                let (status, d) = submit_one(&client, &lead, settings, &shared).await;
                 shared
                     .in_flight
                     .lock()

@@ -1,0 +1,146 @@
+//! `import --skip-unchanged`: whether an update body would change nothing in the record 3DS
+//! holds, so that the PATCH can be skipped (UNCHANGED). A round trip of a few thousand exported
+//! leads where a dozen were edited then touches a dozen, and the others keep their
+//! modifiedDate.
+//!
+//! The comparison is between the write model (the PATCH body) and the read model of a GET,
+//! which nests differently (REFERENCE.md §5.7): offerLines and customerLegalEntity sit inside
+//! `leadOpportunity`, and the contact lists are read as `customerContact`/`partnerContact`
+//! (both spellings accepted). It errs one way only: anything it cannot show equal counts as a
+//! change and is sent.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+
+/// True when every value `body` sets is already the record's. `record` is the read model's
+/// `leadOpportunity`.
+pub fn unchanged(body: &Value, record: &Value) -> bool {
+    let Some(body) = body.as_object() else {
+        return false;
+    };
+    body.iter().all(|(key, sent)| match key.as_str() {
+        // Who sends it, not a value of the lead.
+        "partnerId" => true,
+        "leadOpportunity" => fields_equal(sent, Some(record)),
+        "customerLegalEntity" => fields_equal(sent, record.get("customerLegalEntity")),
+        "offerLines" => lists_equal(sent, record.get("offerLines")),
+        "customerContacts" => lists_equal(
+            sent,
+            record
+                .get("customerContact")
+                .or(record.get("customerContacts")),
+        ),
+        "partnerContacts" => lists_equal(
+            sent,
+            record
+                .get("partnerContact")
+                .or(record.get("partnerContacts")),
+        ),
+        _ => false,
+    })
+}
+
+/// Every field of the object `sent` equals the same field of `stored`.
+fn fields_equal(sent: &Value, stored: Option<&Value>) -> bool {
+    let (Some(sent), Some(stored)) = (sent.as_object(), stored) else {
+        return false;
+    };
+    sent.iter()
+        .all(|(k, v)| same_value(v, stored.get(k).unwrap_or(&Value::Null)))
+}
+
+/// A list replaces the stored one on PATCH: the same length, item by item.
+fn lists_equal(sent: &Value, stored: Option<&Value>) -> bool {
+    let (Some(sent), Some(stored)) = (sent.as_array(), stored.and_then(Value::as_array)) else {
+        return false;
+    };
+    sent.len() == stored.len()
+        && sent
+            .iter()
+            .zip(stored)
+            .all(|(s, t)| fields_equal(s, Some(t)))
+}
+
+fn same_value(sent: &Value, stored: &Value) -> bool {
+    match (sent, stored) {
+        (Value::String(a), Value::String(b)) => {
+            a == b || matches!((instant(a), instant(b)), (Some(x), Some(y)) if x == y)
+        }
+        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+            _ => false,
+        },
+        // Lists of enum values (reasonWon, competitors): the same values in any order.
+        (Value::Array(a), Value::Array(b)) => {
+            let mut a: Vec<String> = a.iter().map(Value::to_string).collect();
+            let mut b: Vec<String> = b.iter().map(Value::to_string).collect();
+            a.sort();
+            b.sort();
+            a == b
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// A date or date-time as an instant (a date is midnight UTC, as leadsheet sends it).
+fn instant(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record() -> Value {
+        json!({
+            "dsLeadOpportunityId": "9YEL-Y3W56Q",
+            "partnerLeadOpportunityId": "CRM-1",
+            "status": "OPPY_OPEN",
+            "closeDate": "2026-06-01T00:00:00.000Z",
+            "reasonWon": ["SOLUTION_FUNCT", "IT_DRVN_ACT"],
+            "modifiedDate": "2026-01-01T00:00:00.000Z",
+            "customerLegalEntity": {"name": "ACME", "city": "Paris", "country": "France"},
+            "offerLines": [{"offerNameId": "O1", "amount": 13800, "startDate": "2026-07-01"}],
+            "customerContact": [{"email": "a@b.com", "firstName": "A", "lastName": "B"}]
+        })
+    }
+
+    #[test]
+    fn the_same_values_change_nothing() {
+        let body = json!({
+            "partnerId": "200000000014442",
+            "leadOpportunity": {
+                "partnerLeadOpportunityId": "CRM-1",
+                "status": "OPPY_OPEN",
+                "closeDate": "2026-06-01T00:00:00Z",
+                "reasonWon": ["IT_DRVN_ACT", "SOLUTION_FUNCT"]
+            },
+            "customerLegalEntity": {"city": "Paris"},
+            "offerLines": [{"offerNameId": "O1", "amount": 13800.0, "startDate": "2026-07-01"}],
+            "customerContacts": [{"email": "a@b.com", "firstName": "A", "lastName": "B"}]
+        });
+        assert!(unchanged(&body, &record()));
+    }
+
+    #[test]
+    fn any_difference_is_a_change() {
+        for body in [
+            json!({"leadOpportunity": {"status": "WON"}}),
+            json!({"leadOpportunity": {"closeDate": "2026-06-02"}}),
+            json!({"leadOpportunity": {"description": "new"}}),
+            json!({"leadOpportunity": {"reasonWon": ["SOLUTION_FUNCT"]}}),
+            json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13801}]}),
+            json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1"}, {"offerNameId": "O2"}]}),
+            json!({"leadOpportunity": {}, "partnerContacts": [{"salesRepEmail": "r@x.com"}]}),
+            json!({"leadOpportunity": {}, "somethingNew": 1}),
+        ] {
+            assert!(!unchanged(&body, &record()), "{body}");
+        }
+    }
+}
