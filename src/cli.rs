@@ -49,6 +49,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Export the sales portfolio-items catalogue
     Portfolio(PortfolioArgs),
+    /// Write a blank import workbook for a mapping, with a dropdown for every enum column
+    Template(TemplateArgs),
     /// Serve the embedded API4Partners sandbox (no credentials, no network)
     Sandbox(SandboxArgs),
 }
@@ -267,6 +269,23 @@ pub struct PortfolioArgs {
     /// Print the summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = EXIT_CODES)]
+pub struct TemplateArgs {
+    /// The mapping whose columns the workbook has (default: the API-path layout)
+    #[arg(long, short = 'm', value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// API version whose enum values the dropdowns offer (default: the mapping's, else v1)
+    #[arg(long, value_name = "v1|v0")]
+    pub api_version: Option<ApiVersion>,
+    /// Numbered column groups (`Offer {n} Amount`) get this many items
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub items: u16,
+    /// Output: .xlsx
+    #[arg(long, short = 'o', value_name = "FILE.xlsx")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]

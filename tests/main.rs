@@ -11,4 +11,5 @@ mod sandbox_api;
 mod sandbox_cli;
 mod sandbox_faults;
 mod sheet_read;
+mod template;
 mod validate_cli;

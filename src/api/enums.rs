@@ -159,6 +159,24 @@ pub const REVENUE_TYPE_V1: &[&str] = &["PxC", "YxC", "QxC"];
 /// v1 revenue types that take an offer-line `startDate`/`endDate`.
 pub const REVENUE_TYPE_V1_DATED: &[&str] = &["YxC", "QxC"];
 
+/// The values a field may take in `version`, for the fields that are enums: validation checks
+/// them, and `leadsheet template` offers them as dropdowns.
+pub fn allowed_for(
+    section: crate::mapping::fields::Section,
+    name: &str,
+    version: ApiVersion,
+) -> Option<&'static [&'static str]> {
+    use crate::mapping::fields::Section;
+    match (section, name) {
+        (Section::Lead, "status") => Some(STATUS),
+        (Section::Lead, "forecastCategory") => Some(FORECAST_CATEGORY),
+        (Section::Lead, "reasonWon") => Some(REASON_WON),
+        (Section::Lead, "reasonLost") => Some(REASON_LOST),
+        (Section::OfferLine, "revenueType") => Some(version.revenue_types()),
+        _ => None,
+    }
+}
+
 /// The defaults the server applies at creation (REFERENCE.md §7).
 pub const DEFAULT_REASON_WON: &str = "STRNG_VAL_PROP";
 pub const DEFAULT_REASON_LOST: &str = "NO_PROJECT";

@@ -6,6 +6,7 @@ pub mod get;
 mod import;
 mod portfolio;
 mod sandbox;
+mod template;
 pub mod validate;
 
 use crate::Exit;
@@ -19,5 +20,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Get(args) => get::run(&cli.global, args).await,
         Command::Export(args) => export::run(&cli.global, args).await,
         Command::Portfolio(args) => portfolio::run(&cli.global, args).await,
+        Command::Template(args) => template::run(&cli.global, args),
     }
 }

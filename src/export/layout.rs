@@ -407,6 +407,34 @@ impl ImportLayout {
         self.columns.iter().map(|c| c.header.clone()).collect()
     }
 
+    /// Each column's field, and the words a user may type for an enum field: the mapping's
+    /// own word for each API value where its value map has one, else the API value.
+    pub fn column_choices(
+        &self,
+        version: crate::api::enums::ApiVersion,
+    ) -> Vec<(FieldId, Option<Vec<String>>)> {
+        self.columns
+            .iter()
+            .map(|c| {
+                let def = fields::def(c.field);
+                let choices =
+                    crate::api::enums::allowed_for(def.section, def.name, version).map(|allowed| {
+                        allowed
+                            .iter()
+                            .map(|v| {
+                                c.render
+                                    .reverse
+                                    .get(&v.to_ascii_uppercase())
+                                    .cloned()
+                                    .unwrap_or_else(|| v.to_string())
+                            })
+                            .collect()
+                    });
+                (c.field, choices)
+            })
+            .collect()
+    }
+
     /// The rows of one record: one, or one per item for grouped-rows mappings.
     pub fn rows(&self, record: &Value) -> Vec<Vec<Out>> {
         let n = if self.row_per_item {
