@@ -83,7 +83,13 @@ pub struct Recorder {
     problems: BTreeMap<u32, Vec<Problem>>,
     /// Problems of the file itself (headers), not of a lead.
     file_problems: Vec<Problem>,
+    /// The texts of problems, shared: a file where every row lacks the same field holds each
+    /// message once, not a million times (bounded, for files whose messages are all distinct).
+    texts: std::collections::HashSet<std::sync::Arc<str>>,
 }
+
+/// Distinct problem texts shared at most; beyond, each problem keeps its own.
+const SHARED_TEXTS: usize = 50_000;
 
 const NO_LEAD: u32 = u32::MAX;
 
@@ -116,9 +122,21 @@ impl Recorder {
             self.row_lead[*data_idx] = idx as u32;
         }
         if !problems.is_empty() {
+            let problems = problems.into_iter().map(|p| self.share(p)).collect();
             self.problems.insert(idx as u32, problems);
         }
         idx
+    }
+
+    fn share(&mut self, mut p: Problem) -> Problem {
+        for text in [&mut p.field, &mut p.message] {
+            if let Some(shared) = self.texts.get(&**text) {
+                *text = shared.clone();
+            } else if self.texts.len() < SHARED_TEXTS {
+                self.texts.insert(text.clone());
+            }
+        }
+        p
     }
 
     pub fn add_file_problem(&mut self, p: Problem) {
@@ -130,6 +148,7 @@ impl Recorder {
         if p.is_error() && self.leads[lead].status == Status::Valid {
             self.leads[lead].status = Status::Invalid;
         }
+        let p = self.share(p);
         self.problems.entry(lead as u32).or_default().push(p);
     }
 

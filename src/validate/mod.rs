@@ -100,7 +100,7 @@ impl Report<'_> {
             row,
             cell,
             field: path.into(),
-            message: message.into_boxed_str(),
+            message: message.into(),
         });
     }
 
