@@ -247,6 +247,47 @@ async fn faults_never_duplicate_or_lose_a_create() {
 }
 
 #[tokio::test]
+async fn creates_that_time_out_are_settled_not_duplicated() {
+    // The client gives up after 1 s; a third of the requests take 1.5 s.
+    let sb = sandbox(SandboxConfig {
+        slow: 0.35,
+        slow_ms: 1500,
+        seed: 6,
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 24, "SLOW");
+    let out = dir.path().join("slow.results.xlsx");
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "--timeout",
+            "1",
+            "--max-retries",
+            "10",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows = results_rows(&out);
+    assert!(rows.iter().all(|r| r["Status"] == "CREATED"), "{rows:?}");
+    assert!(
+        rows.iter().any(|r| r["Attempts"] != "1"),
+        "some creates timed out and were retried"
+    );
+    let stats = sb.stats().await;
+    assert!(stats["faults"]["slow"].as_u64().unwrap() > 0);
+    assert_eq!(stats["records"]["total"], 24);
+    assert_stats_agree(&rows, &stats, "leadOpportunity.partnerLeadOpportunityId");
+}
+
+#[tokio::test]
 async fn a_429_storm_slows_down_but_completes() {
     let sb = sandbox(SandboxConfig {
         rate_limit: 5,
