@@ -292,6 +292,17 @@ fn csv_quotes_and_ragged_rows() {
 }
 
 #[test]
+fn a_tsv_stays_tab_separated() {
+    // One column whose values have commas: the extension says tab, whatever the sniffing says.
+    let dir = scratch();
+    let path = write_bytes(dir.path(), "one.tsv", b"Customer\nAcme, Inc\nBeta, Ltd\n");
+    let (headers, rows, _, _) = read_all(&path, &ReadOptions::default()).unwrap();
+    assert_eq!(headers, ["Customer"]);
+    assert_eq!(rows[0].cells, [Cell::Text("Acme, Inc".into())]);
+    assert_eq!(rows[0].defect, None);
+}
+
+#[test]
 fn broken_files_are_errors_not_panics() {
     let dir = scratch();
     let p = write_bytes(dir.path(), "broken.xlsx", b"PK\x03\x04 this is not a zip");

@@ -173,7 +173,10 @@ impl Client {
     fn unreachable(&self) -> Option<CallError> {
         let (refused, since) = *self.refused.lock().unwrap_or_else(|e| e.into_inner());
         let each = self.max_retries.max(2);
-        let all_in_flight = (self.max_retries + 1).saturating_mul(self.concurrency);
+        let all_in_flight = self
+            .max_retries
+            .saturating_add(1)
+            .saturating_mul(self.concurrency);
         let long = since.is_some_and(|t| t.elapsed() >= DOWN_AFTER);
         (refused > each && (refused >= all_in_flight || long)).then(|| {
             CallError::Unreachable(format!(

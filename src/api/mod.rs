@@ -23,10 +23,10 @@ pub fn lead_path(version: ApiVersion, ds_id: &str) -> String {
     format!("/sales/api4partners/{version}/leads-opportunities/{id}")
 }
 
-/// Everything but RFC 3986's unreserved characters is encoded in a path segment.
+/// Everything but RFC 3986's unreserved characters is encoded in a path segment, and so is
+/// `.`, so that an id `..` cannot address the parent path.
 const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
-    .remove(b'.')
     .remove(b'_')
     .remove(b'~');
 
@@ -47,5 +47,6 @@ mod tests {
             "/sales/api4partners/v1/leads-opportunities/9YEL-Y3W56Q"
         );
         assert!(lead_path(ApiVersion::V1, "a/b#c").ends_with("/a%2Fb%23c"));
+        assert!(lead_path(ApiVersion::V1, "..").ends_with("/%2E%2E"));
     }
 }

@@ -95,7 +95,8 @@ impl Throttle {
     pub fn throttled(&self, retry_after: Option<Duration>) -> Duration {
         let mut s = self.lock();
         let now = Instant::now();
-        if s.paused_until <= now {
+        // A success may have reset the strikes during the pause: this 429 is one again.
+        if s.paused_until <= now || s.strikes == 0 {
             s.strikes = s.strikes.saturating_add(1);
         }
         let wait = match retry_after {
@@ -146,6 +147,15 @@ mod tests {
         assert_eq!(t.strikes(), 1);
         t.succeeded();
         assert_eq!(t.strikes(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_success_during_a_pause_does_not_break_the_backoff() {
+        let t = Throttle::new(None, Duration::from_secs(60));
+        t.throttled(None);
+        t.succeeded();
+        assert!(t.throttled(None) <= Duration::from_secs(1));
+        assert_eq!(t.strikes(), 1);
     }
 
     #[tokio::test(start_paused = true)]

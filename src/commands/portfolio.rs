@@ -108,11 +108,15 @@ pub async fn run(global: &GlobalArgs, args: PortfolioArgs) -> anyhow::Result<Exi
             p.advance(new as u64, false);
         }
         skip += n;
-        // An empty page ends it, and so does a page of nothing new (the paging went round). A
-        // short page ends it only once estimatedSearchCount is reached: a gateway may serve
-        // fewer items than `top` asks for. Without a count, paging goes on to an empty page.
-        let reached = estimate.is_some_and(|e| skip as u64 >= e);
-        if n == 0 || new == 0 || (n < top && reached) {
+        // Paging ends once estimatedSearchCount is reached, at an empty page, or at a page of
+        // nothing new (the paging went round). A short page before the count does not end it:
+        // a gateway may serve fewer items than `top` asks for. Without a count, paging goes on
+        // to a short page.
+        let reached = match estimate {
+            Some(e) => skip as u64 >= e,
+            None => n < top,
+        };
+        if n == 0 || new == 0 || reached {
             break;
         }
     }

@@ -93,7 +93,8 @@ pub fn check_outputs(input: &str, outputs: &[Option<&Path>]) -> anyhow::Result<(
 /// a warning here, since nothing is sent).
 pub fn profile_partner_id() -> Option<String> {
     let path = crate::config::config_path(None);
-    match crate::config::load_profile(&path, None) {
+    let profile = std::env::var("LEADSHEET_PROFILE").ok();
+    match crate::config::load_profile(&path, profile.as_deref()) {
         Ok(p) => p.partner_id,
         Err(e) => {
             tracing::warn!("{e}");

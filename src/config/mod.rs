@@ -166,9 +166,17 @@ pub fn load_profile(path: &Path, name: Option<&str>) -> Result<ProfileConfig, Co
     }
 }
 
-/// A TOML error without the quoted source line: its message and where it is.
+/// A TOML error without the quoted source line or value: its message and where it is.
 fn syntax_message(text: &str, e: &toml::de::Error) -> String {
-    let what = e.message().trim_end_matches('.').to_string();
+    // "invalid type: integer `98765432101234`, expected a string": the value may be the key.
+    let what: String = e
+        .message()
+        .trim_end_matches('.')
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 1 { "…" } else { part })
+        .collect::<Vec<_>>()
+        .join("`");
     match e.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
@@ -312,6 +320,9 @@ mod tests {
         let e = load_profile(&path, None).unwrap_err().to_string();
         assert!(!e.contains("s3cr3t"), "{e}");
         assert!(e.contains("line 2"), "{e}");
+        std::fs::write(&path, "[profiles.default]\napi_key = 98765432101234\n").unwrap();
+        let e = load_profile(&path, None).unwrap_err().to_string();
+        assert!(!e.contains("98765432101234"), "{e}");
         let debug = format!(
             "{:?}",
             ProfileConfig {

@@ -240,8 +240,8 @@ pub async fn fetch(
 
 /// Reads a column of ids from a sheet or CSV: the column whose header is one of `headers`
 /// (ignoring case and punctuation), else the first column. The first row is a header when it
-/// names one of `headers` or does not look like an id (it has a space, or no digit): a plain
-/// list of ids loses none of them.
+/// names one of `headers` or looks like a title ([`looks_like_a_title`]): a plain list of ids
+/// loses none of them.
 pub fn ids_from_file(
     path: &str,
     headers: &[&str],
@@ -260,11 +260,15 @@ pub fn ids_from_file(
     let mut seen = HashSet::new();
     if named.is_none()
         && let Some(first) = sheet.headers.get(col).map(|h| h.trim())
-        && !first.contains(char::is_whitespace)
-        && first.contains(|c: char| c.is_ascii_digit())
     {
-        seen.insert(first.to_string());
-        out.push(first.to_string());
+        if looks_like_a_title(first) {
+            tracing::warn!(
+                "{path}: the first row, `{first}`, is taken as the column's title, not an id"
+            );
+        } else {
+            seen.insert(first.to_string());
+            out.push(first.to_string());
+        }
     }
     while let Some(batch) = sheet.next_batch() {
         for row in batch? {
@@ -279,6 +283,15 @@ pub fn ids_from_file(
         }
     }
     Ok(out)
+}
+
+/// Whether the first cell of an id file is a column title rather than an id: it has a space,
+/// or, having no digit, it names an id (`PLID`, `ids`, `Opportunity Id`) or holds no letter.
+fn looks_like_a_title(first: &str) -> bool {
+    let lower = first.to_lowercase();
+    first.contains(char::is_whitespace)
+        || (!first.contains(|c: char| c.is_ascii_digit())
+            && (lower.contains("id") || !first.contains(char::is_alphanumeric)))
 }
 
 /// A value for the Summary sheet listing the windows.
@@ -303,4 +316,25 @@ pub fn record_id(record: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_ids() {
+        for title in ["PLID", "ids", "CRM ID", "Lead IDs", "#", "3DS ID"] {
+            assert!(looks_like_a_title(title), "{title}");
+        }
+        for id in [
+            "9YEL-Y3W56Q",
+            "SBX-000001",
+            "ACME",
+            "LEAD-ABC",
+            "OPP-FR-101",
+        ] {
+            assert!(!looks_like_a_title(id), "{id}");
+        }
+    }
 }

@@ -71,10 +71,14 @@ fn failed(
     if let Some(t) = err.failure().and_then(|f| f.trace_id.clone()) {
         d.trace_id = Some(t);
     }
+    let creating = action.starts_with("create");
     let status = match &err {
         CallError::Rejected(_) => Status::Rejected,
-        // The key was refused: nothing was applied, and the row can be sent again as it is.
-        CallError::StopRun(_) => Status::NotSubmitted,
+        // Refused or unreachable before anything could have been applied: the row can be sent
+        // again as it is.
+        CallError::StopRun(_) | CallError::Unreachable(_) if !report.maybe_applied => {
+            Status::NotSubmitted
+        }
         // Interrupted before anything could have been applied (only refused connections or
         // 429s, if anything was sent at all).
         CallError::Interrupted if !report.maybe_applied => {
@@ -84,13 +88,18 @@ fn failed(
             });
             return (Status::NotSubmitted, d);
         }
-        CallError::Interrupted => {
-            d.message = Some(match lead.action {
-                Action::Create => format!(
-                    "interrupted while waiting for 3DS: the create may or may not be stored; search for partnerLeadOpportunityId `{}` before importing it again",
+        CallError::Interrupted | CallError::StopRun(_) | CallError::Unreachable(_) => {
+            let why = match &err {
+                CallError::Interrupted => "interrupted while waiting for 3DS".to_string(),
+                other => format!("the run stopped ({})", other.message()),
+            };
+            d.message = Some(if creating {
+                format!(
+                    "{why}: the create may or may not be stored; search for partnerLeadOpportunityId `{}` before importing it again",
                     partner_lead_id(lead)
-                ),
-                Action::Update => "interrupted while waiting for 3DS: the update may or may not be applied; importing it again is safe".into(),
+                )
+            } else {
+                format!("{why}: the update may or may not be applied; importing it again is safe")
             });
             return (Status::Failed, d);
         }
@@ -359,5 +368,70 @@ pub async fn submit(
         Some(reason) => RunEnd::Stopped(reason),
         None if cancel.is_cancelled() => RunEnd::Interrupted,
         None => RunEnd::Completed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::envelope::Failure;
+
+    fn lead(action: Action) -> SpooledLead {
+        SpooledLead {
+            lead: 0,
+            rows: vec![2],
+            action,
+            ds_id: None,
+            body: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_stop_is_not_submitted_only_when_nothing_may_be_applied() {
+        let refused = CallError::StopRun(Failure {
+            status: 401,
+            message: "key expired".into(),
+            ..Default::default()
+        });
+        let clean = Report {
+            attempts: 1,
+            ..Default::default()
+        };
+        let (s, _) = failed(
+            refused.clone(),
+            &clean,
+            "create",
+            &lead(Action::Create),
+            None,
+        );
+        assert_eq!(s, Status::NotSubmitted);
+        // The create timed out, then the search that would settle it was refused.
+        let unsure = Report {
+            attempts: 2,
+            maybe_applied: true,
+            ..Default::default()
+        };
+        let (s, d) = failed(refused, &unsure, "create", &lead(Action::Create), None);
+        assert_eq!(s, Status::Failed);
+        assert!(d.message.unwrap().contains("may or may not be stored"));
+        // An update cut off after an upsert's ERR801 speaks of the update.
+        let (s, d) = failed(
+            CallError::Interrupted,
+            &unsure,
+            "update (after ERR801)",
+            &lead(Action::Create),
+            None,
+        );
+        assert_eq!(s, Status::Failed);
+        assert!(d.message.unwrap().contains("the update may or may not"));
+        let (s, d) = failed(
+            CallError::Interrupted,
+            &clean,
+            "update",
+            &lead(Action::Update),
+            None,
+        );
+        assert_eq!(s, Status::NotSubmitted);
+        assert!(d.message.unwrap().contains("Ctrl-C"));
     }
 }

@@ -12,6 +12,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
+use crate::mapping::fields::{self, Section};
+
 /// True when every value `body` sets is already the record's. `record` is the read model's
 /// `leadOpportunity`.
 pub fn unchanged(body: &Value, record: &Value) -> bool {
@@ -21,20 +23,25 @@ pub fn unchanged(body: &Value, record: &Value) -> bool {
     body.iter().all(|(key, sent)| match key.as_str() {
         // Who sends it, not a value of the lead.
         "partnerId" => true,
+        // Partial updates: the fields sent, and only those, must be equal.
         "leadOpportunity" => fields_equal(sent, Some(record)),
         "customerLegalEntity" => fields_equal(sent, record.get("customerLegalEntity")),
-        "offerLines" => lists_equal(sent, record.get("offerLines")),
+        // Lists are replaced whole by a PATCH (REFERENCE.md §6): a stored item's field that
+        // the row leaves out would be lost, so it counts too.
+        "offerLines" => lists_equal(sent, record.get("offerLines"), Section::OfferLine),
         "customerContacts" => lists_equal(
             sent,
             record
                 .get("customerContact")
                 .or(record.get("customerContacts")),
+            Section::CustomerContact,
         ),
         "partnerContacts" => lists_equal(
             sent,
             record
                 .get("partnerContact")
                 .or(record.get("partnerContacts")),
+            Section::PartnerContact,
         ),
         _ => false,
     })
@@ -46,38 +53,53 @@ fn fields_equal(sent: &Value, stored: Option<&Value>) -> bool {
         return false;
     };
     sent.iter()
-        .all(|(k, v)| same_value(v, stored.get(k).unwrap_or(&Value::Null)))
+        .all(|(k, v)| same_value(k, v, stored.get(k).unwrap_or(&Value::Null)))
 }
 
-/// A list replaces the stored one on PATCH: the same length, item by item.
-fn lists_equal(sent: &Value, stored: Option<&Value>) -> bool {
+/// The same length, and item by item every writable field equal, whether the row sends it
+/// or not.
+fn lists_equal(sent: &Value, stored: Option<&Value>, section: Section) -> bool {
     let (Some(sent), Some(stored)) = (sent.as_array(), stored.and_then(Value::as_array)) else {
         return false;
     };
     sent.len() == stored.len()
-        && sent
-            .iter()
-            .zip(stored)
-            .all(|(s, t)| fields_equal(s, Some(t)))
+        && sent.iter().zip(stored).all(|(s, t)| {
+            let (Some(s), Some(t)) = (s.as_object(), t.as_object()) else {
+                return false;
+            };
+            let writable = |k: &String| fields::find(section, k).is_some();
+            s.keys().chain(t.keys().filter(|k| writable(k))).all(|k| {
+                same_value(
+                    k,
+                    s.get(k).unwrap_or(&Value::Null),
+                    t.get(k).unwrap_or(&Value::Null),
+                )
+            })
+        })
 }
 
-fn same_value(sent: &Value, stored: &Value) -> bool {
+fn blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn same_value(key: &str, sent: &Value, stored: &Value) -> bool {
     match (sent, stored) {
-        (Value::String(a), Value::String(b)) => {
+        _ if blank(sent) && blank(stored) => true,
+        // Dates are compared as instants (`2026-06-01` is `2026-06-01T00:00:00.000Z`), and
+        // only dates: a description that looks like one is text.
+        (Value::String(a), Value::String(b)) if key.ends_with("Date") => {
             a == b || matches!((instant(a), instant(b)), (Some(x), Some(y)) if x == y)
         }
         (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
             (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
             _ => false,
         },
-        // Lists of enum values (reasonWon, competitors): the same values in any order.
-        (Value::Array(a), Value::Array(b)) => {
-            let mut a: Vec<String> = a.iter().map(Value::to_string).collect();
-            let mut b: Vec<String> = b.iter().map(Value::to_string).collect();
-            a.sort();
-            b.sort();
-            a == b
-        }
+        // Lists of values (reasonWon, competitors) in the same order: a PATCH would reorder.
         (a, b) => a == b,
     }
 }
@@ -106,8 +128,9 @@ mod tests {
             "reasonWon": ["SOLUTION_FUNCT", "IT_DRVN_ACT"],
             "modifiedDate": "2026-01-01T00:00:00.000Z",
             "customerLegalEntity": {"name": "ACME", "city": "Paris", "country": "France"},
-            "offerLines": [{"offerNameId": "O1", "amount": 13800, "startDate": "2026-07-01"}],
-            "customerContact": [{"email": "a@b.com", "firstName": "A", "lastName": "B"}]
+            "offerLines": [{"offerNameId": "O1", "amount": 13800, "startDate": "2026-07-01", "lineId": "read-only"}],
+            "customerContact": [{"email": "a@b.com", "firstName": "A", "lastName": "B", "phoneNumber": ""}],
+            "description": "2026-06-01"
         })
     }
 
@@ -119,7 +142,7 @@ mod tests {
                 "partnerLeadOpportunityId": "CRM-1",
                 "status": "OPPY_OPEN",
                 "closeDate": "2026-06-01T00:00:00Z",
-                "reasonWon": ["IT_DRVN_ACT", "SOLUTION_FUNCT"]
+                "reasonWon": ["SOLUTION_FUNCT", "IT_DRVN_ACT"]
             },
             "customerLegalEntity": {"city": "Paris"},
             "offerLines": [{"offerNameId": "O1", "amount": 13800.0, "startDate": "2026-07-01"}],
@@ -133,8 +156,13 @@ mod tests {
         for body in [
             json!({"leadOpportunity": {"status": "WON"}}),
             json!({"leadOpportunity": {"closeDate": "2026-06-02"}}),
+            json!({"leadOpportunity": {"description": "2026-06-01T00:00:00Z"}}),
             json!({"leadOpportunity": {"description": "new"}}),
             json!({"leadOpportunity": {"reasonWon": ["SOLUTION_FUNCT"]}}),
+            json!({"leadOpportunity": {"reasonWon": ["IT_DRVN_ACT", "SOLUTION_FUNCT"]}}),
+            // A stored item's field the row leaves out would be lost by the PATCH.
+            json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13800}]}),
+            json!({"leadOpportunity": {}, "customerContacts": [{"email": "a@b.com", "firstName": "A"}]}),
             json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13801}]}),
             json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1"}, {"offerNameId": "O2"}]}),
             json!({"leadOpportunity": {}, "partnerContacts": [{"salesRepEmail": "r@x.com"}]}),

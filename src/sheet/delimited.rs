@@ -96,14 +96,19 @@ fn scan(path: &Path, display: &str, forced: Option<&'static Encoding>) -> Result
     })
 }
 
-/// Picks the delimiter whose field count is the same on most of the sample's lines.
+/// Picks the delimiter whose field count is the same on most of the sample's lines (tab for a
+/// `.tsv` or `.tab` file).
 pub fn sniff_delimiter(sample: &str, path: &Path) -> u8 {
     let candidates = [b',', b';', b'\t', b'|'];
     let tab_first = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("tsv") || e.eq_ignore_ascii_case("tab"));
-    let mut best = (if tab_first { b'\t' } else { b',' }, 0.0f64);
+    // A .tsv says what it is; commas in its values must not win.
+    if tab_first {
+        return b'\t';
+    }
+    let mut best = (b',', 0.0f64);
     // Drop the last line of the sample: it may be cut short.
     let sample = match sample.rfind('\n') {
         Some(i) if i + 1 < sample.len() => &sample[..=i],

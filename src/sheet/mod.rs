@@ -487,7 +487,7 @@ pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError>
         return open_path(path, input, options, None);
     }
     let format = detect_format(path, input)?;
-    match snapshot(path) {
+    match snapshot(path, path.extension()) {
         Ok(copy) => {
             let mut sheet = open_path(copy.path(), input, options, Some(format))?;
             sheet._spool = Some(Arc::new(copy));
@@ -502,10 +502,18 @@ pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError>
     }
 }
 
-/// A copy of `path` in the temporary directory, removed when dropped.
-fn snapshot(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+/// A copy of `path` in the temporary directory, removed when dropped. It keeps the extension,
+/// which still says things (`.tsv`: tab-separated).
+fn snapshot(
+    path: &Path,
+    ext: Option<&std::ffi::OsStr>,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let suffix = ext
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
     let copy = tempfile::Builder::new()
         .prefix("leadsheet-input-")
+        .suffix(&suffix)
         .tempfile()?;
     std::fs::copy(path, copy.path())?;
     Ok(copy)
