@@ -432,6 +432,30 @@ async fn portfolio_pages_past_a_gateway_that_serves_fewer_items_than_asked() {
     assert!(text.contains("SP024"));
 }
 
+/// Sets the status and forecast category of data row `row` of an exported CSV to LOST, as a
+/// user would in Excel.
+fn mark_lost(path: &std::path::Path, row: usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (status, forecast) = (
+        col("leadOpportunity.status"),
+        col("leadOpportunity.forecastCategory"),
+    );
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(&headers).unwrap();
+    for (i, rec) in rdr.records().enumerate() {
+        let mut rec: Vec<String> = rec.unwrap().iter().map(str::to_string).collect();
+        if i == row {
+            rec[status] = "LOST".into();
+            rec[forecast] = "LOST".into();
+        }
+        w.write_record(&rec).unwrap();
+    }
+    w.flush().unwrap();
+}
+
 #[tokio::test]
 async fn round_trip_export_edit_and_import_as_updates() {
     let sb = sandbox(SandboxConfig {
@@ -468,28 +492,7 @@ async fn round_trip_export_edit_and_import_as_updates() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     // Change the status of the first lead, as a user would in Excel.
-    let text = std::fs::read_to_string(&exported).unwrap();
-    let mut rdr = csv::Reader::from_reader(text.as_bytes());
-    let headers = rdr.headers().unwrap().clone();
-    let status_col = headers
-        .iter()
-        .position(|h| h == "leadOpportunity.status")
-        .unwrap();
-    let forecast_col = headers
-        .iter()
-        .position(|h| h == "leadOpportunity.forecastCategory")
-        .unwrap();
-    let mut w = csv::Writer::from_path(&exported).unwrap();
-    w.write_record(&headers).unwrap();
-    for (i, rec) in rdr.records().enumerate() {
-        let mut rec: Vec<String> = rec.unwrap().iter().map(str::to_string).collect();
-        if i == 0 {
-            rec[status_col] = "LOST".into();
-            rec[forecast_col] = "LOST".into();
-        }
-        w.write_record(&rec).unwrap();
-    }
-    w.flush().unwrap();
+    mark_lost(&exported, 0);
 
     let results = dir.path().join("edit.results.xlsx");
     let o = run(
@@ -553,19 +556,7 @@ async fn round_trip_export_edit_and_import_as_updates() {
         }
         m
     };
-    let text = std::fs::read_to_string(&exported).unwrap();
-    let mut rdr = csv::Reader::from_reader(text.as_bytes());
-    let mut w = csv::Writer::from_path(&exported).unwrap();
-    w.write_record(rdr.headers().unwrap()).unwrap();
-    for (i, rec) in rdr.records().enumerate() {
-        let mut rec: Vec<String> = rec.unwrap().iter().map(str::to_string).collect();
-        if i == 1 {
-            rec[status_col] = "LOST".into();
-            rec[forecast_col] = "LOST".into();
-        }
-        w.write_record(&rec).unwrap();
-    }
-    w.flush().unwrap();
+    mark_lost(&exported, 1);
     let updates_before = sb.stats().await["requests"]["byOperation"]["update"]["200"].clone();
     let o = run(
         s(&[
