@@ -535,6 +535,21 @@ fn open_path(
     }
 }
 
+/// Whether the last 64 KiB of a zip (its central directory, which lists every entry's name)
+/// hold `name`.
+fn zip_tail_names(path: &Path, name: &[u8]) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut tail = Vec::new();
+    f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)))
+        .and_then(|_| f.read_to_end(&mut tail))
+        .is_ok()
+        && tail.windows(name.len()).any(|w| w == name)
+}
+
 /// By extension first, then by the first bytes (zip: a workbook; OLE: XLS; else text).
 pub fn detect_format(path: &Path, display: &str) -> Result<Format, SheetError> {
     let ext = path
@@ -566,6 +581,10 @@ pub fn detect_format(path: &Path, display: &str) -> Result<Format, SheetError> {
         let ods: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
         if buf.windows(ods.len()).any(|w| w == ods) {
             return Ok(Format::Ods);
+        }
+        // XLSB names `xl/workbook.bin` in the zip's central directory, at the end of the file.
+        if zip_tail_names(path, b"xl/workbook.bin") {
+            return Ok(Format::Xlsb);
         }
         return Ok(Format::Xlsx);
     }
@@ -713,6 +732,31 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workbooks_without_an_extension_are_known_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&[u8], Format); 4] = [
+            (
+                b"PK\x03\x04....[Content_Types].xml....PK\x01\x02xl/workbook.bin",
+                Format::Xlsb,
+            ),
+            (
+                b"PK\x03\x04....[Content_Types].xml....PK\x01\x02xl/workbook.xml",
+                Format::Xlsx,
+            ),
+            (
+                b"PK\x03\x04mimetypeapplication/vnd.oasis.opendocument.spreadsheet",
+                Format::Ods,
+            ),
+            (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", Format::Xls),
+        ];
+        for (i, (bytes, want)) in cases.iter().enumerate() {
+            let path = dir.path().join(format!("upload-{i}"));
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(detect_format(&path, "upload").unwrap(), *want, "case {i}");
+        }
+    }
 
     #[test]
     fn column_letters() {
