@@ -68,3 +68,51 @@ fn a_template_has_the_mapping_columns_and_its_words() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
 }
+
+#[test]
+fn templates_are_read_back_whatever_the_mapping_settings() {
+    let dir = scratch();
+    let one_row = std::fs::read_to_string(root().join("templates/create-one-row.toml")).unwrap();
+    let grouped = std::fs::read_to_string(root().join("templates/grouped-rows.toml")).unwrap();
+    let variants = [
+        // The header on row 3 of a sheet whose name is a number.
+        one_row
+            .replace("# sheet = \"Pipeline\"", "sheet = 2 #")
+            .replace("# header_row = 1", "header_row = 3 #"),
+        // A sheet called like the lists, and one column read by two fields.
+        one_row
+            .replace("# sheet = \"Pipeline\"", "sheet = \"lists\" #")
+            .replace("name = \"Opportunity\"", "name = \"Account\""),
+        // Rows grouped by a column no field reads.
+        grouped.replace("group_by = \"Opportunity ID\"", "group_by = \"Deal Key\""),
+    ];
+    for (i, text) in variants.iter().enumerate() {
+        let mapping = dir.path().join(format!("m{i}.toml"));
+        std::fs::write(&mapping, text).unwrap();
+        let book = dir.path().join(format!("t{i}.xlsx"));
+        let o = leadsheet()
+            .arg("template")
+            .arg("--mapping")
+            .arg(&mapping)
+            .arg("-o")
+            .arg(&book)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "variant {i}: {o:?}");
+        let o = leadsheet()
+            .arg("validate")
+            .arg(&book)
+            .arg("--mapping")
+            .arg(&mapping)
+            .arg("-o")
+            .arg(dir.path().join(format!("t{i}.results.xlsx")))
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "variant {i}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

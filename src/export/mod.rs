@@ -285,13 +285,12 @@ pub fn ids_from_file(
     Ok(out)
 }
 
-/// Whether the first cell of an id file is a column title rather than an id: it has a space,
-/// or, having no digit, it names an id (`PLID`, `ids`, `Opportunity Id`) or holds no letter.
+/// Whether the first cell of an id file (naming none of the known columns) is a title rather
+/// than an id: it has a space (`Lead IDs`), or no letter or digit at all. Any other word is
+/// read as an id: a title taken for an id shows up as not found, while an id taken for a title
+/// would vanish (`LIDL-ROLLOUT`, `ORCHID-7`).
 fn looks_like_a_title(first: &str) -> bool {
-    let lower = first.to_lowercase();
-    first.contains(char::is_whitespace)
-        || (!first.contains(|c: char| c.is_ascii_digit())
-            && (lower.contains("id") || !first.contains(char::is_alphanumeric)))
+    first.contains(char::is_whitespace) || !first.contains(char::is_alphanumeric)
 }
 
 /// A value for the Summary sheet listing the windows.
@@ -324,7 +323,7 @@ mod tests {
 
     #[test]
     fn titles_and_ids() {
-        for title in ["PLID", "ids", "CRM ID", "Lead IDs", "#", "3DS ID"] {
+        for title in ["CRM ID", "Lead IDs", "#", "3DS ID"] {
             assert!(looks_like_a_title(title), "{title}");
         }
         for id in [
@@ -332,6 +331,8 @@ mod tests {
             "SBX-000001",
             "ACME",
             "LEAD-ABC",
+            "LIDL-ROLLOUT",
+            "ORCHID",
             "OPP-FR-101",
         ] {
             assert!(!looks_like_a_title(id), "{id}");

@@ -8,6 +8,11 @@
 //! `leadOpportunity`, and the contact lists are read as `customerContact`/`partnerContact`
 //! (both spellings accepted). It errs one way only: anything it cannot show equal counts as a
 //! change and is sent.
+//!
+//! "Equal" is as the import's API version shows the record, the same view an export through
+//! that version wrote: v0 shows no offer-line dates and v0 revenue types, v1 shows older v0
+//! types as `PxC`. A row left as exported is then UNCHANGED, which keeps what that version
+//! cannot show; a PATCH would replace the offer lines with what it can.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
@@ -95,10 +100,10 @@ fn same_value(key: &str, sent: &Value, stored: &Value) -> bool {
         (Value::String(a), Value::String(b)) if key.ends_with("Date") => {
             a == b || matches!((instant(a), instant(b)), (Some(x), Some(y)) if x == y)
         }
-        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
-            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
-            _ => false,
-        },
+        // Exactly: amounts are sent as written (`13800` and `13800.0` are the same number).
+        (Value::Number(a), Value::Number(b)) => {
+            matches!((a.as_f64(), b.as_f64()), (Some(x), Some(y)) if x == y)
+        }
         // Lists of values (reasonWon, competitors) in the same order: a PATCH would reorder.
         (a, b) => a == b,
     }
@@ -164,6 +169,7 @@ mod tests {
             json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13800}]}),
             json!({"leadOpportunity": {}, "customerContacts": [{"email": "a@b.com", "firstName": "A"}]}),
             json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13801}]}),
+            json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13800.000001}]}),
             json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1"}, {"offerNameId": "O2"}]}),
             json!({"leadOpportunity": {}, "partnerContacts": [{"salesRepEmail": "r@x.com"}]}),
             json!({"leadOpportunity": {}, "somethingNew": 1}),

@@ -82,6 +82,17 @@ impl ResultsFormat {
     }
 }
 
+/// How many of `count` problems fit a sheet of `max_rows` rows (one is the header), and the
+/// row of the note that says how many did not.
+fn problems_fit(count: usize, max_rows: usize) -> (usize, Option<u32>) {
+    let room = max_rows - 1;
+    if count <= room {
+        (count, None)
+    } else {
+        (room - 1, Some(room as u32))
+    }
+}
+
 /// The most characters an XLSX cell holds.
 const XLSX_CELL_MAX: usize = 32_767;
 
@@ -365,26 +376,12 @@ impl ResultsWriter {
                         .map_err(xerr(&path))?;
                 }
                 ws.set_freeze_panes(1, 0).map_err(xerr(&path))?;
-                // The sheet's last row says how many did not fit (the rows' messages have them).
-                let room = XLSX_MAX_ROWS - 2;
-                let last = problems_count.min(room);
-                ws.autofilter(0, 0, last as u32, 5).map_err(xerr(&path))?;
-                if problems_count > room {
-                    ws.write_string(
-                        XLSX_MAX_ROWS as u32 - 1,
-                        5,
-                        format!(
-                            "… and {} more problems: over Excel's row limit; each row's Error message on the Results sheet still has its own",
-                            problems_count - room + 1
-                        ),
-                    )
+                // Past Excel's row limit the sheet's last row says how many did not fit (each
+                // row's message on the Results sheet still has its own). Written after the
+                // problems: a constant-memory sheet cannot go back to earlier rows.
+                let (shown, note_row) = problems_fit(problems_count, XLSX_MAX_ROWS);
+                ws.autofilter(0, 0, shown.max(1) as u32, 5)
                     .map_err(xerr(&path))?;
-                }
-                let shown = if problems_count > room {
-                    room - 1
-                } else {
-                    room
-                };
                 for (i, p) in problems.take(shown).enumerate() {
                     let r = i as u32 + 1;
                     if let Some(row) = p.row {
@@ -406,6 +403,17 @@ impl ResultsWriter {
                         .map_err(xerr(&path))?;
                     ws.write_string(r, 5, fit_cell(p.message))
                         .map_err(xerr(&path))?;
+                }
+                if let Some(r) = note_row {
+                    ws.write_string(
+                        r,
+                        5,
+                        format!(
+                            "… and {} more problems: over Excel's row limit; each row's Error message on the Results sheet still has its own",
+                            problems_count - shown
+                        ),
+                    )
+                    .map_err(xerr(&path))?;
                 }
                 let ws = book
                     .add_worksheet()
@@ -452,6 +460,17 @@ fn write_cell(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn problems_past_the_row_limit_leave_a_note_last() {
+        assert_eq!(problems_fit(10, 20), (10, None));
+        assert_eq!(problems_fit(19, 20), (19, None));
+        assert_eq!(problems_fit(20, 20), (18, Some(19)));
+        assert_eq!(
+            problems_fit(2_000_000, XLSX_MAX_ROWS),
+            (1_048_574, Some(1_048_575))
+        );
+    }
 
     #[test]
     fn long_texts_fit_a_cell() {
