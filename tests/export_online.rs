@@ -258,6 +258,8 @@ async fn unassigned_partner_ids_and_known_ids() {
     // An ids file without ids must not widen the export to the whole date range.
     let empty = dir.path().join("none.csv");
     std::fs::write(&empty, "partnerLeadOpportunityId\n").unwrap();
+    let empty_ids = dir.path().join("no-ids.csv");
+    std::fs::write(&empty_ids, "dsLeadOpportunityId\n").unwrap();
     for args in [
         vec![
             "export",
@@ -266,7 +268,7 @@ async fn unassigned_partner_ids_and_known_ids() {
             "--modified-since",
             "30d",
         ],
-        vec!["export", "--ids", empty.to_str().unwrap()],
+        vec!["export", "--ids", empty_ids.to_str().unwrap()],
         // Neither an unknown output type nor a layout JSONL cannot hold.
         vec!["export", "--unassigned", "-o", "leads.pdf"],
         vec![
