@@ -1,5 +1,5 @@
 //! The test harness: an in-process sandbox with a JSON client, the contract's schemas and
-//! examples from `../shared/api4partners`, and scratch directories.
+//! examples vendored in `contract/`, and scratch directories.
 
 #![allow(dead_code)]
 
@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 use leadsheet::sandbox::{self, DEMO_API_KEY, SandboxConfig, SandboxHandle};
 use serde_json::Value;
 
-/// `../shared/api4partners` from the project root.
+/// The vendored API contract, `contract/` in the repository.
 pub fn contract_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/api4partners")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("contract")
 }
 
 pub fn read_json(path: impl Into<PathBuf>) -> Value {

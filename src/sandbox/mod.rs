@@ -1,5 +1,5 @@
 //! The embedded API4Partners server: the same five operations, bodies and error codes as the
-//! contract in `../shared/api4partners/REFERENCE.md`, on loopback, with deterministic faults.
+//! contract in `contract/REFERENCE.md`, on loopback, with deterministic faults.
 //!
 //! It is part of the product, not a test double: `leadsheet sandbox` serves it on a port so users
 //! can try a mapping on their real spreadsheet without touching 3DS, `--sandbox` on the client
