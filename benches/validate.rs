@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use calamine::Reader;
-use leadsheet::api::enums::ApiVersion;
+use leadsheet::api::contract::ApiVersion;
 use leadsheet::mapping::{MappingConfig, Mode};
 use leadsheet::pipeline::{self, OfflinePlan};
 use leadsheet::sheet::ReadOptions;

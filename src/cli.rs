@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::api::enums::ApiVersion;
+use crate::api::contract::ApiVersion;
 use crate::mapping::Mode;
 use crate::sheet::SheetSelector;
 

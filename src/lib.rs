@@ -16,6 +16,7 @@ pub mod config;
 pub mod export;
 pub mod mapping;
 pub mod pipeline;
+pub mod problem;
 pub mod sandbox;
 pub mod sheet;
 pub mod validate;

@@ -1,9 +1,9 @@
 //! Property tests: whatever bytes a file holds and whatever text a cell holds, leadsheet
 //! answers with rows, problems or an error, never a panic.
 
-use leadsheet::api::enums::ApiVersion;
+use leadsheet::api::contract::ApiVersion;
+use leadsheet::api::contract::{FIELDS, Kind};
 use leadsheet::mapping::convert::{Conv, date_format, parse_number};
-use leadsheet::mapping::fields::{FIELDS, Kind};
 use leadsheet::mapping::{MappingConfig, Mode};
 use leadsheet::pipeline::{self, OfflinePlan};
 use leadsheet::sheet::{self, Cell, ReadOptions};

@@ -83,7 +83,7 @@ fn readme_opens_with_the_two_commands() {
 
 #[test]
 fn readme_lists_every_enum_value() {
-    use leadsheet::api::enums::*;
+    use leadsheet::api::contract::enums::*;
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let section = readme
         .split("## Enum values")

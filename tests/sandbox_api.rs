@@ -252,7 +252,7 @@ fn invalid_creates() -> Vec<(&'static str, Change, &'static str)> {
         (
             "bad reasonLost",
             Box::new(|b: &mut Value| b["leadOpportunity"]["reasonLost"] = json!(["NOPE"])),
-            "leadOpportunity.reasonLost[0]",
+            "leadOpportunity.reasonLost[1]",
         ),
         (
             "no offer lines",
@@ -262,29 +262,29 @@ fn invalid_creates() -> Vec<(&'static str, Change, &'static str)> {
         (
             "offer without id",
             Box::new(|b: &mut Value| b["offerLines"] = json!([{"amount": 1}])),
-            "offerLines[0].offerNameId",
+            "offerLines[1].offerNameId",
         ),
         (
             "v0 revenue type on v1",
             Box::new(|b: &mut Value| b["offerLines"][0]["revenueType"] = "UPFRONT".into()),
-            "offerLines[0].revenueType",
+            "offerLines[1].revenueType",
         ),
         (
             "amount as text",
             Box::new(|b: &mut Value| b["offerLines"][0]["amount"] = "13.800".into()),
-            "offerLines[0].amount",
+            "offerLines[1].amount",
         ),
         (
             "start date on PxC",
             Box::new(|b: &mut Value| b["offerLines"][0]["startDate"] = "2025-01-01".into()),
-            "offerLines[0].startDate",
+            "offerLines[1].startDate",
         ),
         (
             "end before start",
             Box::new(
                 |b: &mut Value| b["offerLines"][0] = json!({"offerNameId": "X", "revenueType": "YxC", "startDate": "2025-02-01", "endDate": "2025-01-01"}),
             ),
-            "offerLines[0].endDate",
+            "offerLines[1].endDate",
         ),
         (
             "no legal entity",
@@ -308,7 +308,7 @@ fn invalid_creates() -> Vec<(&'static str, Change, &'static str)> {
             Box::new(|b: &mut Value| {
                 b["customerContacts"] = json!([{"firstName": "A", "lastName": "B"}])
             }),
-            "customerContacts[0].email",
+            "customerContacts[1].email",
         ),
         (
             "contact bad email",
@@ -316,12 +316,12 @@ fn invalid_creates() -> Vec<(&'static str, Change, &'static str)> {
                 b["customerContacts"] =
                     json!([{"email": "nobody", "firstName": "A", "lastName": "B"}])
             }),
-            "customerContacts[0].email",
+            "customerContacts[1].email",
         ),
         (
             "partner contact incomplete",
             Box::new(|b: &mut Value| b["partnerContacts"] = json!([{"salesRepEmail": "a@b.com"}])),
-            "partnerContacts[0].salesRepFirstName",
+            "partnerContacts[1].salesRepFirstName",
         ),
         (
             "won forecast on open oppy",

@@ -689,7 +689,7 @@ fn every_create_rule_has_its_message() {
                 "customer contact without a name",
                 &[("customerContacts.1.email", "a@b.com")],
                 "INVALID",
-                "customerContacts[0].firstName: is required for every customer contact",
+                "customerContacts[1].firstName: is required for every customer contact",
             ),
             (
                 "partner contact without a last name",
@@ -698,7 +698,7 @@ fn every_create_rule_has_its_message() {
                     ("partnerContacts.1.salesRepFirstName", "Rep"),
                 ],
                 "INVALID",
-                "partnerContacts[0].salesRepLastName: is required for every partner contact",
+                "partnerContacts[1].salesRepLastName: is required for every partner contact",
             ),
             (
                 "bad e-mail",

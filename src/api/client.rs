@@ -11,9 +11,9 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER}
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::enums::ApiVersion;
+use super::contract::{ApiVersion, Operation};
 use super::envelope::{self, Failure};
-use super::retry::{self, Attempt, Op, Verdict};
+use super::retry::{self, Attempt, Verdict};
 use super::throttle::Throttle;
 use crate::config::ApiKey;
 
@@ -204,7 +204,7 @@ impl Client {
     /// before it was sent (unless `despite_cancel`: a reconciling search may still go out).
     async fn attempt(
         &self,
-        method: reqwest::Method,
+        op: Operation,
         path: &str,
         body: Option<&Value>,
         report: &mut Report,
@@ -220,9 +220,8 @@ impl Client {
             }
         }
         // Reads (GET, and the search POST) apply nothing, whatever their answer.
-        let writes = method == reqwest::Method::PATCH
-            || (method == reqwest::Method::POST && !path.ends_with("/search"));
-        let answered = self.send(method, path, body, report).await;
+        let writes = op.writes();
+        let answered = self.send(op.method(), path, body, report).await;
         let applied = match &answered.attempt {
             Attempt::Transport { sent, .. } => *sent,
             Attempt::Answer { status, .. } => *status < 400 || *status >= 500,
@@ -334,21 +333,19 @@ impl Client {
     /// A repeatable operation (update, get, search, portfolio) with retries.
     pub async fn call(
         &self,
-        op: Op,
-        method: reqwest::Method,
+        op: Operation,
         path: &str,
         body: Option<&Value>,
         report: &mut Report,
     ) -> Result<Value, CallError> {
-        self.call_with(op, method, path, body, report, false).await
+        self.call_with(op, path, body, report, false).await
     }
 
     /// `call`; with `reconciling`, the first attempt goes out even after Ctrl-C (during the
     /// grace period), because settling an unknown create is worth more than a quick stop.
     async fn call_with(
         &self,
-        op: Op,
-        method: reqwest::Method,
+        op: Operation,
         path: &str,
         body: Option<&Value>,
         report: &mut Report,
@@ -363,10 +360,7 @@ impl Client {
             if self.cancel.is_cancelled() && !despite_cancel {
                 return Err(CallError::Interrupted);
             }
-            let Some(answered) = self
-                .attempt(method.clone(), path, body, report, despite_cancel)
-                .await
-            else {
+            let Some(answered) = self.attempt(op, path, body, report, despite_cancel).await else {
                 return Err(CallError::Interrupted);
             };
             let verdict = retry::classify(op, &answered.attempt, server_errors);
@@ -410,7 +404,7 @@ impl Client {
         partner_lead_id: &str,
         report: &mut Report,
     ) -> Result<Created, CallError> {
-        let path = super::create_path(self.version);
+        let path = Operation::Create.path(self.version, "");
         let mut budget = Budget::default();
         let mut unknown: Option<String> = None;
         loop {
@@ -423,7 +417,7 @@ impl Client {
                 });
             }
             let Some(answered) = self
-                .attempt(reqwest::Method::POST, &path, Some(body), report, false)
+                .attempt(Operation::Create, &path, Some(body), report, false)
                 .await
             else {
                 return Err(match unknown {
@@ -433,7 +427,7 @@ impl Client {
                     None => CallError::Interrupted,
                 });
             };
-            let verdict = retry::classify(Op::Create, &answered.attempt, 0);
+            let verdict = retry::classify(Operation::Create, &answered.attempt, 0);
             match verdict {
                 Verdict::Success => {
                     self.throttle.succeeded();
@@ -508,9 +502,8 @@ impl Client {
         let criteria = serde_json::json!({"data": [{"partnerLeadOpportunityId": partner_lead_id}]});
         let found = self
             .call_with(
-                Op::Search,
-                reqwest::Method::POST,
-                super::SEARCH_PATH,
+                Operation::Search,
+                &Operation::Search.path(self.version, ""),
                 Some(&criteria),
                 report,
                 true,
@@ -540,25 +533,17 @@ impl Client {
         body: &Value,
         report: &mut Report,
     ) -> Result<String, CallError> {
-        let path = super::lead_path(self.version, ds_id);
+        let path = Operation::Update.path(self.version, ds_id);
         let answer = self
-            .call(
-                Op::Update,
-                reqwest::Method::PATCH,
-                &path,
-                Some(body),
-                report,
-            )
+            .call(Operation::Update, &path, Some(body), report)
             .await?;
         Ok(envelope::updated_id(&answer).unwrap_or_else(|| ds_id.to_string()))
     }
 
     /// The lead's `data.leadOpportunity` (the read model).
     pub async fn get(&self, ds_id: &str, report: &mut Report) -> Result<Value, CallError> {
-        let path = super::lead_path(self.version, ds_id);
-        let answer = self
-            .call(Op::Get, reqwest::Method::GET, &path, None, report)
-            .await?;
+        let path = Operation::Get.path(self.version, ds_id);
+        let answer = self.call(Operation::Get, &path, None, report).await?;
         Ok(answer
             .get("data")
             .and_then(|d| d.get("leadOpportunity"))
@@ -574,9 +559,8 @@ impl Client {
     ) -> Result<Vec<String>, CallError> {
         let answer = self
             .call(
-                Op::Search,
-                reqwest::Method::POST,
-                super::SEARCH_PATH,
+                Operation::Search,
+                &Operation::Search.path(self.version, ""),
                 Some(criteria),
                 report,
             )
@@ -609,10 +593,11 @@ impl Client {
         top: usize,
         report: &mut Report,
     ) -> Result<(Vec<Value>, Option<u64>), CallError> {
-        let path = format!("{}?skip={skip}&top={top}", super::PORTFOLIO_PATH);
-        let answer = self
-            .call(Op::Portfolio, reqwest::Method::GET, &path, None, report)
-            .await?;
+        let path = format!(
+            "{}?skip={skip}&top={top}",
+            Operation::Portfolio.path(self.version, "")
+        );
+        let answer = self.call(Operation::Portfolio, &path, None, report).await?;
         let items = answer
             .get("data")
             .and_then(Value::as_array)

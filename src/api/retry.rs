@@ -5,24 +5,8 @@
 
 use std::time::Duration;
 
+use super::contract::Operation;
 use super::envelope::Failure;
-
-/// The operations, as far as retrying is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Create,
-    Update,
-    Get,
-    Search,
-    Portfolio,
-}
-
-impl Op {
-    /// Reads can always be repeated; an update re-sends the same values.
-    fn repeatable(self) -> bool {
-        !matches!(self, Op::Create)
-    }
-}
 
 /// What one attempt produced.
 #[derive(Debug)]
@@ -54,7 +38,7 @@ pub enum Verdict {
     StopRun,
 }
 
-pub fn classify(op: Op, attempt: &Attempt, earlier_500s: u32) -> Verdict {
+pub fn classify(op: Operation, attempt: &Attempt, earlier_500s: u32) -> Verdict {
     match attempt {
         Attempt::Transport { sent: false, .. } => Verdict::Retry {
             after: None,
@@ -78,7 +62,7 @@ pub fn classify(op: Op, attempt: &Attempt, earlier_500s: u32) -> Verdict {
             },
             // 503 ERR899 is documented as "not processed", but a gateway can time out after the
             // back end stored the record: for a create that is an unknown outcome.
-            502..=504 if op == Op::Create => Verdict::Unknown,
+            502..=504 if op == Operation::Create => Verdict::Unknown,
             502..=504 => Verdict::Retry {
                 after: *retry_after,
                 throttled: false,
@@ -86,7 +70,7 @@ pub fn classify(op: Op, attempt: &Attempt, earlier_500s: u32) -> Verdict {
             500 if failure.as_ref().and_then(|f| f.code.as_deref()) == Some("ERROR_048") => {
                 Verdict::Final
             }
-            500..=599 if op == Op::Create => Verdict::Unknown,
+            500..=599 if op == Operation::Create => Verdict::Unknown,
             // Any other 500: its meaning is undocumented; try once more.
             500..=599 if earlier_500s == 0 => Verdict::Retry {
                 after: None,
@@ -186,49 +170,55 @@ mod tests {
     #[test]
     fn policy() {
         assert_eq!(
-            classify(Op::Create, &answer(201, None), 0),
+            classify(Operation::Create, &answer(201, None), 0),
             Verdict::Success
         );
         assert_eq!(
-            classify(Op::Create, &answer(400, Some("ERR801")), 0),
+            classify(Operation::Create, &answer(400, Some("ERR801")), 0),
             Verdict::Final
         );
         assert_eq!(
-            classify(Op::Update, &answer(406, Some("ERR805")), 0),
+            classify(Operation::Update, &answer(406, Some("ERR805")), 0),
             Verdict::Final
         );
-        assert_eq!(classify(Op::Get, &answer(403, None), 0), Verdict::StopRun);
+        assert_eq!(
+            classify(Operation::Get, &answer(403, None), 0),
+            Verdict::StopRun
+        );
         assert!(matches!(
-            classify(Op::Create, &answer(429, None), 0),
+            classify(Operation::Create, &answer(429, None), 0),
             Verdict::Retry {
                 throttled: true,
                 ..
             }
         ));
         assert_eq!(
-            classify(Op::Create, &answer(503, Some("ERR899")), 0),
+            classify(Operation::Create, &answer(503, Some("ERR899")), 0),
             Verdict::Unknown
         );
         assert!(matches!(
-            classify(Op::Update, &answer(503, Some("ERR899")), 0),
+            classify(Operation::Update, &answer(503, Some("ERR899")), 0),
             Verdict::Retry { .. }
         ));
         assert_eq!(
-            classify(Op::Get, &answer(500, Some("ERROR_048")), 0),
+            classify(Operation::Get, &answer(500, Some("ERROR_048")), 0),
             Verdict::Final
         );
         assert!(matches!(
-            classify(Op::Get, &answer(500, None), 0),
+            classify(Operation::Get, &answer(500, None), 0),
             Verdict::Retry { .. }
         ));
-        assert_eq!(classify(Op::Get, &answer(500, None), 1), Verdict::Final);
+        assert_eq!(
+            classify(Operation::Get, &answer(500, None), 1),
+            Verdict::Final
+        );
         let dropped = Attempt::Transport {
             sent: true,
             message: "closed".into(),
         };
-        assert_eq!(classify(Op::Create, &dropped, 0), Verdict::Unknown);
+        assert_eq!(classify(Operation::Create, &dropped, 0), Verdict::Unknown);
         assert!(matches!(
-            classify(Op::Search, &dropped, 0),
+            classify(Operation::Search, &dropped, 0),
             Verdict::Retry { .. }
         ));
         let refused = Attempt::Transport {
@@ -236,7 +226,7 @@ mod tests {
             message: "refused".into(),
         };
         assert!(matches!(
-            classify(Op::Create, &refused, 0),
+            classify(Operation::Create, &refused, 0),
             Verdict::Retry { .. }
         ));
     }

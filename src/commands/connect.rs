@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::UsageError;
 use crate::api::client::{Client, ClientConfig};
-use crate::api::enums::ApiVersion;
+use crate::api::contract::ApiVersion;
 use crate::cli::ConnectionArgs;
 use crate::config::{self, ApiKey, ConnectionInput, Target};
 use crate::sandbox::{self, DEMO_API_KEY, DEMO_PARTNER_ID, SandboxConfig, SandboxHandle};

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::connect::{Tuning, connect};
 use crate::api::client::Report;
-use crate::api::enums::ApiVersion;
+use crate::api::contract::ApiVersion;
 use crate::cli::{GlobalArgs, PortfolioArgs};
 use crate::pipeline::progress::Progress;
 use crate::sheet::results::{fit_cell, inert};

@@ -11,10 +11,10 @@ use rust_xlsxwriter::{
     Color, DataValidation, DataValidationErrorStyle, Format, Formula, Note, Workbook,
 };
 
+use crate::api::contract::{self, FieldPath, Kind};
 use crate::cli::{GlobalArgs, TemplateArgs};
 use crate::export::layout::ImportLayout;
 use crate::mapping::MappingConfig;
-use crate::mapping::fields;
 use crate::mapping::resolve::normalize_header;
 use crate::{Exit, UsageError};
 
@@ -80,15 +80,15 @@ pub fn run(global: &GlobalArgs, args: TemplateArgs) -> anyhow::Result<Exit> {
         if !seen.insert(normalize_header(header)) {
             continue;
         }
-        let def = fields::def(field);
-        let mut note = def.path();
+        let def = contract::field(field);
+        let mut note = FieldPath::of(field).pattern();
         if let Some(words) = &choices {
             note.push_str(&format!("\nOne of the {} values in the list", words.len()));
         }
         columns.push(Column {
             header: header.clone(),
             note,
-            text: matches!(def.kind, fields::Kind::Id),
+            text: matches!(def.kind, Kind::Id),
             choices,
         });
     }

@@ -10,9 +10,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
+use crate::api::contract::{self, ApiVersion, FIELDS, FieldId, FieldPath, Kind, Section};
 use crate::mapping::config::{FieldSpec, MappingConfig};
 use crate::mapping::convert::date_format;
-use crate::mapping::fields::{self, FieldId, Kind, Section};
 
 /// A cell of an export.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,97 +44,28 @@ impl Out {
     }
 }
 
-/// `leadOpportunity` fields of the read model, in the contract's order (REFERENCE.md §5.7).
-pub const LEAD_FIELDS: &[&str] = &[
-    "dsLeadOpportunityId",
-    "partnerLeadOpportunityId",
-    "name",
-    "status",
-    "forecastCategory",
-    "closeDate",
-    "currency",
-    "dsOwnerEmail",
-    "cometCampaignCode",
-    "reasonWon",
-    "reasonLost",
-    "competitors",
-    "reasonWonLostComment",
-    "gtmTacticId",
-    "description",
-    "nextMilestone",
-    "nextMilestoneDate",
-    "approvalStatus",
-    "engagementType",
-    "poInformation",
-    "poStatus",
-    "poNumber",
-    "sboIndicator",
-    "sboStatus",
-    "sboNumber",
-    "growthType",
-    "leadPriority",
-    "levelOfInterest",
-    "dsComment",
-    "partnerImportMode",
-    "createdDate",
-    "modifiedDate",
-];
+/// The fields of a read-model object of `section`, in the contract's order (REFERENCE.md §5.7);
+/// a lead's start with its `dsLeadOpportunityId`.
+pub fn read_names(section: Section) -> Vec<&'static str> {
+    let top = (section == Section::Lead).then_some(Section::Top);
+    top.into_iter()
+        .chain([section])
+        .flat_map(Section::read_fields)
+        .map(|id| contract::field(id).name)
+        .collect()
+}
 
-pub const ENTITY_FIELDS: &[&str] = &[
-    "id",
-    "dunsNumber",
-    "vatNumber",
-    "registrationId",
-    "name",
-    "addressLine1",
-    "addressLine2",
-    "zipCode",
-    "city",
-    "statePrefecture",
-    "country",
-    "websiteUrl",
-];
-pub const OFFER_FIELDS: &[&str] = &[
-    "offerNameId",
-    "amount",
-    "revenueType",
-    "startDate",
-    "endDate",
-];
-pub const CUSTOMER_CONTACT_FIELDS: &[&str] = &[
-    "salutation",
-    "firstName",
-    "lastName",
-    "email",
-    "phoneNumber",
-    "jobTitle",
-];
-pub const PARTNER_CONTACT_FIELDS: &[&str] =
-    &["salesRepFirstName", "salesRepLastName", "salesRepEmail"];
-
-/// Keys of the read model that hold objects or lists rather than values.
-pub const NESTED_KEYS: &[&str] = &[
-    "customerLegalEntity",
-    "offerLines",
-    "customerContact",
-    "partnerContact",
-];
-
-const DATE_FIELDS: &[&str] = &[
-    "closeDate",
-    "nextMilestoneDate",
-    "createdDate",
-    "modifiedDate",
-    "startDate",
-    "endDate",
-];
+/// Whether the read model's `name` holds a date or date-time.
+fn is_date(name: &str) -> bool {
+    FIELDS.iter().any(|f| f.name == name && f.kind.is_date())
+}
 
 /// A read-model value as a cell: lists joined, dates as dates, numbers as numbers.
 pub fn out(v: Option<&Value>, name: &str) -> Out {
     match v {
         None | Some(Value::Null) => Out::Empty,
         Some(Value::String(s)) if s.is_empty() => Out::Empty,
-        Some(Value::String(s)) if DATE_FIELDS.contains(&name) => {
+        Some(Value::String(s)) if is_date(name) => {
             parse_date(s).unwrap_or_else(|| Out::Text(s.clone()))
         }
         Some(Value::String(s)) => Out::Text(s.clone()),
@@ -170,9 +101,12 @@ pub fn parse_date(s: &str) -> Option<Out> {
 /// The Leads sheet's headers: every lead field, the legal entity's dotted, a total of the
 /// offer-line amounts, and any field the server sent that the contract does not list.
 pub fn lead_headers(extra: &[String]) -> Vec<String> {
-    let mut h: Vec<String> = LEAD_FIELDS.iter().map(|s| s.to_string()).collect();
+    let mut h: Vec<String> = read_names(Section::Lead)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     h.extend(
-        ENTITY_FIELDS
+        read_names(Section::LegalEntity)
             .iter()
             .map(|f| format!("customerLegalEntity.{f}")),
     );
@@ -182,10 +116,13 @@ pub fn lead_headers(extra: &[String]) -> Vec<String> {
 }
 
 pub fn lead_row(record: &Value, extra: &[String]) -> Vec<Out> {
-    let mut row: Vec<Out> = LEAD_FIELDS.iter().map(|f| out(record.get(*f), f)).collect();
+    let mut row: Vec<Out> = read_names(Section::Lead)
+        .iter()
+        .map(|f| out(record.get(*f), f))
+        .collect();
     let le = record.get("customerLegalEntity");
     row.extend(
-        ENTITY_FIELDS
+        read_names(Section::LegalEntity)
             .iter()
             .map(|f| out(le.and_then(|l| l.get(*f)), f)),
     );
@@ -202,32 +139,26 @@ pub fn lead_row(record: &Value, extra: &[String]) -> Vec<Out> {
 
 /// Read-model keys this layout does not know, for extra columns.
 pub fn unknown_keys(record: &Value) -> Vec<String> {
+    let known = read_names(Section::Lead);
+    let nested = |k: &str| {
+        Section::ALL
+            .iter()
+            .any(|s| s.read_key() == Some(k) || (s.is_list() && s.key() == Some(k)))
+    };
     record
         .as_object()
         .map(|o| {
             o.keys()
-                .filter(|k| {
-                    !LEAD_FIELDS.contains(&k.as_str()) && !NESTED_KEYS.contains(&k.as_str())
-                })
+                .filter(|k| !known.contains(&k.as_str()) && !nested(k))
                 .cloned()
                 .collect()
         })
         .unwrap_or_default()
 }
 
-/// The read model's list of a repeated section (`customerContact` is singular there).
+/// The read model's list of a repeated section.
 pub fn children(record: &Value, section: Section) -> &[Value] {
-    let key = match section {
-        Section::OfferLine => "offerLines",
-        Section::CustomerContact => "customerContact",
-        Section::PartnerContact => "partnerContact",
-        _ => return &[],
-    };
-    record
-        .get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    section.read_items(record)
 }
 
 /// How an import-layout column renders its field, mirroring how the mapping reads it.
@@ -276,55 +207,13 @@ impl ImportLayout {
         };
         let default_format = s.date_format.as_ref().and_then(|f| f.0.first().cloned());
         let mut columns = Vec::new();
-        let sections: [(Section, Vec<(String, &FieldSpec)>); 6] = [
-            (Section::Top, top_specs(mapping)),
-            (
-                Section::Lead,
-                mapping
-                    .lead_opportunity
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v))
-                    .collect(),
-            ),
-            (
-                Section::LegalEntity,
-                mapping
-                    .customer_legal_entity
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v))
-                    .collect(),
-            ),
-            (
-                Section::OfferLine,
-                mapping
-                    .offer_lines
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v))
-                    .collect(),
-            ),
-            (
-                Section::CustomerContact,
-                mapping
-                    .customer_contacts
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v))
-                    .collect(),
-            ),
-            (
-                Section::PartnerContact,
-                mapping
-                    .partner_contacts
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v))
-                    .collect(),
-            ),
-        ];
         let mut row_per_item = false;
-        for (section, specs) in sections {
+        for section in Section::ALL {
+            let specs = mapping.specs(section);
             // Fields in the table's order, whatever the mapping's.
             let mut specs: Vec<(FieldId, &FieldSpec)> = specs
                 .iter()
-                .filter_map(|(name, spec)| fields::find(section, name).map(|f| (f, *spec)))
+                .filter_map(|(name, spec)| contract::find(section, name).map(|f| (f, *spec)))
                 .collect();
             specs.sort_by_key(|(f, _)| *f);
             let max = match section {
@@ -343,7 +232,7 @@ impl ImportLayout {
                     if !numbered && n > 1 {
                         continue;
                     }
-                    let kind = fields::def(*field).kind;
+                    let kind = contract::field(*field).kind;
                     let fmt = cfg
                         .format
                         .as_ref()
@@ -352,7 +241,7 @@ impl ImportLayout {
                     let date_format = match (kind, fmt) {
                         (Kind::DateTime | Kind::Date, Some(p)) => {
                             let f = date_format(&p)
-                                .map_err(|e| format!("{}: {e}", fields::def(*field).path()))?;
+                                .map_err(|e| format!("{}: {e}", FieldPath::of(*field)))?;
                             Some((f.chrono_pattern().to_string(), f.has_time()))
                         }
                         _ => None,
@@ -409,27 +298,23 @@ impl ImportLayout {
 
     /// Each column's field, and the words a user may type for an enum field: the mapping's
     /// own word for each API value where its value map has one, else the API value.
-    pub fn column_choices(
-        &self,
-        version: crate::api::enums::ApiVersion,
-    ) -> Vec<(FieldId, Option<Vec<String>>)> {
+    pub fn column_choices(&self, version: ApiVersion) -> Vec<(FieldId, Option<Vec<String>>)> {
         self.columns
             .iter()
             .map(|c| {
-                let def = fields::def(c.field);
-                let choices =
-                    crate::api::enums::allowed_for(def.section, def.name, version).map(|allowed| {
-                        allowed
-                            .iter()
-                            .map(|v| {
-                                c.render
-                                    .reverse
-                                    .get(&v.to_ascii_uppercase())
-                                    .cloned()
-                                    .unwrap_or_else(|| v.to_string())
-                            })
-                            .collect()
-                    });
+                let def = contract::field(c.field);
+                let choices = def.allowed(version).map(|allowed| {
+                    allowed
+                        .iter()
+                        .map(|v| {
+                            c.render
+                                .reverse
+                                .get(&v.to_ascii_uppercase())
+                                .cloned()
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                        .collect()
+                });
                 (c.field, choices)
             })
             .collect()
@@ -458,7 +343,7 @@ impl ImportLayout {
     }
 
     fn cell(&self, record: &Value, c: &ImportColumn, row: usize) -> Out {
-        let def = fields::def(c.field);
+        let def = contract::field(c.field);
         let raw = match def.section {
             Section::Top if def.name == "partnerId" => {
                 return self.partner_id.clone().map_or(Out::Empty, Out::Text);
@@ -474,16 +359,6 @@ impl ImportLayout {
         };
         render(raw, def.kind, &c.render)
     }
-}
-
-fn top_specs(m: &MappingConfig) -> Vec<(String, &FieldSpec)> {
-    [
-        ("partnerId", &m.partner_id),
-        ("dsLeadOpportunityId", &m.ds_lead_opportunity_id),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v)))
-    .collect()
 }
 
 /// A value as the mapping would read it back.

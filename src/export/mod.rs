@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::client::{CallError, Client, Report};
-use crate::mapping::fields::Section;
+use crate::api::contract::Section;
 use crate::pipeline::progress::Progress;
 pub use criteria::{Criteria, Window};
 

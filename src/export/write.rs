@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::layout::{self, ImportLayout, Out};
 use super::{ExportError, Fetched, record_id};
-use crate::mapping::fields::Section;
+use crate::api::contract::Section;
 use crate::sheet::results::{fit_cell, inert};
 
 #[derive(Debug, thiserror::Error)]
@@ -107,15 +107,12 @@ fn sheet<'a>(
     Ok(ws)
 }
 
-fn child_sheet_fields(section: Section) -> (&'static str, &'static [&'static str], &'static str) {
+fn child_sheet_fields(section: Section) -> (&'static str, Vec<&'static str>, &'static str) {
+    let fields = layout::read_names(section);
     match section {
-        Section::OfferLine => ("OfferLines", layout::OFFER_FIELDS, "line"),
-        Section::CustomerContact => (
-            "CustomerContacts",
-            layout::CUSTOMER_CONTACT_FIELDS,
-            "contact",
-        ),
-        _ => ("PartnerContacts", layout::PARTNER_CONTACT_FIELDS, "contact"),
+        Section::OfferLine => ("OfferLines", fields, "line"),
+        Section::CustomerContact => ("CustomerContacts", fields, "contact"),
+        _ => ("PartnerContacts", fields, "contact"),
     }
 }
 
@@ -258,11 +255,10 @@ pub fn csv(path: &Path, fetched: &Fetched) -> Result<(), WriteError> {
     let io = |err: std::io::Error| e(err.to_string());
     let mut w = csv::Writer::from_path(path).map_err(|err| e(err.to_string()))?;
     let mut headers = layout::lead_headers(&fetched.extra_keys);
-    let child_keys = [
-        ("offerLines", layout::OFFER_FIELDS),
-        ("customerContact", layout::CUSTOMER_CONTACT_FIELDS),
-        ("partnerContact", layout::PARTNER_CONTACT_FIELDS),
-    ];
+    let child_keys: Vec<(&str, Vec<&str>)> = Section::LISTS
+        .iter()
+        .map(|s| (s.read_key().unwrap_or_default(), layout::read_names(*s)))
+        .collect();
     for (i, (key, fields)) in child_keys.iter().enumerate() {
         for n in 1..=fetched.max_items[i] {
             headers.extend(fields.iter().map(|f| format!("{key}.{n}.{f}")));
@@ -278,7 +274,7 @@ pub fn csv(path: &Path, fetched: &Fetched) -> Result<(), WriteError> {
             .collect();
         for (i, section) in Section::LISTS.iter().enumerate() {
             let items = layout::children(&record, *section);
-            let fields = child_keys[i].1;
+            let fields = &child_keys[i].1;
             for n in 0..fetched.max_items[i] {
                 row.extend(fields.iter().map(|f| {
                     items

@@ -7,13 +7,13 @@
 use std::collections::BTreeMap;
 
 use super::convert::Value;
-use super::fields::{self, FieldId, Section};
 use super::resolve::{Binding, Resolved, Source};
+use crate::api::contract::{self, FieldId, FieldPath, Section};
 use crate::api::model::{
     CustomerContact, LeadOpportunityWrite, LeadRequest, LegalEntity, OfferLine, PartnerContact,
 };
+use crate::problem::{Problem, Subject};
 use crate::sheet::{CellRef, RowNum, SourceRow};
-use crate::validate::Problem;
 
 /// A value and the cell it was read from (`None` for constants).
 #[derive(Debug, Clone, PartialEq)]
@@ -54,9 +54,15 @@ pub struct RowParts {
     pub problems: Vec<Problem>,
 }
 
-/// Reads `binding`'s value from `src` into `item`; a conversion failure becomes a problem.
-fn take(binding: &Binding, src: &SourceRow, item: &mut Item, problems: &mut Vec<Problem>) -> bool {
-    let def = fields::def(binding.field);
+/// Reads `binding`'s value from `src` into `item`, the `n`th (1-based) of its section when the
+/// section repeats; a conversion failure becomes a problem.
+fn take(
+    binding: &Binding,
+    src: &SourceRow,
+    n: u32,
+    item: &mut Item,
+    problems: &mut Vec<Problem>,
+) -> bool {
     match &binding.source {
         Source::Constant(v) => {
             item.values.push((
@@ -117,7 +123,7 @@ fn take(binding: &Binding, src: &SourceRow, item: &mut Item, problems: &mut Vec<
                     problems.push(Problem::error(
                         Some(src.row),
                         Some(cell),
-                        def.path(),
+                        FieldPath::of(binding.field).at(n),
                         message,
                     ));
                     // Kept as empty, so that "required" finds the cell (and stays quiet).
@@ -134,11 +140,11 @@ fn take(binding: &Binding, src: &SourceRow, item: &mut Item, problems: &mut Vec<
 pub fn map_row(resolved: &Resolved, index: usize, src: &SourceRow) -> RowParts {
     let mut problems = Vec::new();
     if let Some(d) = &src.defect {
-        problems.push(Problem::error(Some(src.row), None, "row", d.clone()));
+        problems.push(Problem::error(Some(src.row), None, Subject::Row, d.clone()));
     }
     let mut single = Item::default();
     for b in &resolved.single {
-        take(b, src, &mut single, &mut problems);
+        take(b, src, 1, &mut single, &mut problems);
     }
     let mut children = Vec::new();
     for c in &resolved.children {
@@ -150,8 +156,9 @@ pub fn map_row(resolved: &Resolved, index: usize, src: &SourceRow) -> RowParts {
                 .bindings
                 .iter()
                 .any(|b| matches!(b.source, Source::Column(_)));
+            let n = items.len() as u32 + 1;
             for b in &g.bindings {
-                filled |= take(b, src, &mut item, &mut problems);
+                filled |= take(b, src, n, &mut item, &mut problems);
             }
             // An item exists when one of its cells is filled in (constants alone do not make
             // an offer line), or when the mapping gives it no column at all.
@@ -173,7 +180,7 @@ pub fn map_row(resolved: &Resolved, index: usize, src: &SourceRow) -> RowParts {
                 row: src.row,
                 col: col as u32,
             }),
-            "settings.group_by",
+            Subject::Setting("settings.group_by"),
             format!(
                 "the grouping column `{}` is empty; every row of a lead needs the lead's key",
                 resolved
@@ -224,7 +231,36 @@ impl LeadDraft {
     /// offer lines accumulate; a contact repeated on every row is kept once.
     pub fn merge(&mut self, parts: RowParts) {
         self.rows.push((parts.index, parts.row));
-        self.problems.extend(parts.problems);
+        // This row's items take their places in the lead's lists (a repeated contact the place
+        // of its first copy); its problems are renumbered to match.
+        let mut placed: Vec<(Section, Vec<u32>)> = Vec::new();
+        for (section, items) in parts.children {
+            let list = self.children.entry(section).or_default();
+            let mut places = Vec::with_capacity(items.len());
+            for item in items {
+                let repeated = (section != Section::OfferLine)
+                    .then(|| list.iter().position(|i| values_of(i) == values_of(&item)))
+                    .flatten();
+                match repeated {
+                    Some(at) => places.push(at as u32 + 1),
+                    None => {
+                        list.push(item);
+                        places.push(list.len() as u32);
+                    }
+                }
+            }
+            placed.push((section, places));
+        }
+        for mut p in parts.problems {
+            if let Subject::Field(path) = p.field
+                && let Some(n) = path.item()
+                && let Some((_, places)) = placed.iter().find(|(s, _)| *s == path.in_section())
+                && let Some(to) = places.get(n as usize - 1)
+            {
+                p.field = Subject::Field(path.at(*to));
+            }
+            self.problems.push(p);
+        }
         for (field, v) in parts.single.values {
             match self.single.get(field) {
                 None => self.single.values.push((field, v)),
@@ -242,7 +278,7 @@ impl LeadDraft {
                     self.problems.push(Problem::error(
                         Some(parts.row),
                         v.cell,
-                        fields::def(field).path(),
+                        FieldPath::of(field),
                         format!(
                             "rows of lead `{}` disagree: `{}`{} here, `{}`{} before; give every row of a lead the same value",
                             self.key.as_deref().unwrap_or_default(),
@@ -262,16 +298,6 @@ impl LeadDraft {
                 self.single.empties.push((field, cell));
             }
         }
-        for (section, items) in parts.children {
-            let list = self.children.entry(section).or_default();
-            for item in items {
-                let repeated_contact = section != Section::OfferLine
-                    && list.iter().any(|i| values_of(i) == values_of(&item));
-                if !repeated_contact {
-                    list.push(item);
-                }
-            }
-        }
     }
 
     pub fn value(&self, field: FieldId) -> Option<&Sourced> {
@@ -288,7 +314,7 @@ impl LeadDraft {
         let mut req = LeadRequest::default();
         let mut entity: Option<LegalEntity> = None;
         for (field, v) in &self.single.values {
-            let def = fields::def(*field);
+            let def = contract::field(*field);
             let v = &v.value;
             match def.section {
                 Section::Top if def.name == "partnerId" => req.partner_id = Some(text(v)),
@@ -389,7 +415,7 @@ fn offer_line(item: &Item) -> OfferLine {
     let mut l = OfferLine::default();
     for (field, v) in &item.values {
         let v = &v.value;
-        match fields::def(*field).name {
+        match contract::field(*field).name {
             "offerNameId" => l.offer_name_id = text(v),
             "amount" => {
                 l.amount = match v {
@@ -410,7 +436,7 @@ fn customer_contact(item: &Item) -> CustomerContact {
     let mut c = CustomerContact::default();
     for (field, v) in &item.values {
         let v = &v.value;
-        match fields::def(*field).name {
+        match contract::field(*field).name {
             "email" => c.email = text(v),
             "firstName" => c.first_name = text(v),
             "lastName" => c.last_name = text(v),
@@ -427,7 +453,7 @@ fn partner_contact(item: &Item) -> PartnerContact {
     let mut c = PartnerContact::default();
     for (field, v) in &item.values {
         let v = &v.value;
-        match fields::def(*field).name {
+        match contract::field(*field).name {
             "salesRepEmail" => c.sales_rep_email = text(v),
             "salesRepFirstName" => c.sales_rep_first_name = text(v),
             "salesRepLastName" => c.sales_rep_last_name = text(v),
@@ -443,45 +469,30 @@ fn values_of(item: &Item) -> Vec<(FieldId, &Value)> {
     v
 }
 
-/// Field path (`leadOpportunity.name`, `offerLines[1].amount`) → the cell it was read from,
-/// or the empty cell it should have been read from.
+/// A field (`leadOpportunity.name`, `offerLines[1].amount`) → the cell it was read from, or
+/// the empty cell it should have been read from, looked up by section, item and field.
 #[derive(Debug, Clone, Copy)]
 pub struct Origins<'a>(&'a LeadDraft);
 
 impl Origins<'_> {
-    pub fn cell(&self, path: &str) -> Option<CellRef> {
-        let in_item = |item: &Item, section: Section, name: &str| -> Option<CellRef> {
-            let field = fields::find(section, name)?;
-            item.values
-                .iter()
-                .find(|(f, _)| *f == field)
-                .and_then(|(_, v)| v.cell)
-                .or_else(|| {
-                    item.empties
-                        .iter()
-                        .find(|(f, _)| *f == field)
-                        .map(|(_, c)| *c)
-                })
+    pub fn cell(&self, path: FieldPath) -> Option<CellRef> {
+        let field = path.field()?;
+        let section = path.in_section();
+        let item = if section.is_list() {
+            let n = path.item()?.checked_sub(1)?;
+            self.0.children.get(&section)?.get(n as usize)?
+        } else {
+            &self.0.single
         };
-        if let Some((head, rest)) = path.split_once('[') {
-            let (index, name) = rest.split_once("].")?;
-            let section = Section::LISTS.into_iter().find(|s| s.key() == Some(head))?;
-            let item = self
-                .0
-                .children
-                .get(&section)?
-                .get(index.parse::<usize>().ok()?)?;
-            return in_item(item, section, name);
-        }
-        let (section, name) = match path.split_once('.') {
-            Some((head, name)) => (
-                [Section::Lead, Section::LegalEntity]
-                    .into_iter()
-                    .find(|s| s.key() == Some(head))?,
-                name,
-            ),
-            None => (Section::Top, path),
-        };
-        in_item(&self.0.single, section, name)
+        item.values
+            .iter()
+            .find(|(f, _)| *f == field)
+            .and_then(|(_, v)| v.cell)
+            .or_else(|| {
+                item.empties
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map(|(_, c)| *c)
+            })
     }
 }

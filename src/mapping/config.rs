@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::api::enums::ApiVersion;
+use crate::api::contract::{ApiVersion, FieldPath, Section};
 
 /// What an import does with each lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, serde::Serialize)]
@@ -241,40 +241,58 @@ pub enum MappingError {
 }
 
 impl MappingConfig {
-    /// The mapping used without `--mapping`: every field from a column named by its API path
-    /// (`leadOpportunity.name`, `customerLegalEntity.city`, `offerLines.1.amount`, …), all
-    /// optional. It is also the layout of `export --layout import`, so exports re-import as is.
+    /// The mapping used without `--mapping`: every writable field from a column named by its
+    /// API path ([`FieldPath::column`]: `leadOpportunity.name`, `customerLegalEntity.city`,
+    /// `offerLines.1.amount`, …), all optional. It is also the layout of
+    /// `export --layout import`, so exports re-import as is.
     pub fn default_layout() -> MappingConfig {
-        use super::fields::{FIELDS, Section};
         let mut m = MappingConfig::default();
-        for f in FIELDS {
-            let header = default_header(f.section, f.name);
-            let spec = FieldSpec(FieldConfig {
-                column: Some(OneOrMany(vec![header])),
-                optional: true,
-                ..Default::default()
-            });
-            match f.section {
-                Section::Top if f.name == "partnerId" => m.partner_id = Some(spec),
-                Section::Top => m.ds_lead_opportunity_id = Some(spec),
-                Section::Lead => {
-                    m.lead_opportunity.insert(f.name.to_string(), spec);
-                }
-                Section::LegalEntity => {
-                    m.customer_legal_entity.insert(f.name.to_string(), spec);
-                }
-                Section::OfferLine => {
-                    m.offer_lines.insert(f.name.to_string(), spec);
-                }
-                Section::CustomerContact => {
-                    m.customer_contacts.insert(f.name.to_string(), spec);
-                }
-                Section::PartnerContact => {
-                    m.partner_contacts.insert(f.name.to_string(), spec);
-                }
+        for section in Section::ALL {
+            for id in section.fields() {
+                let spec = FieldSpec(FieldConfig {
+                    column: Some(OneOrMany(vec![FieldPath::of(id).column()])),
+                    optional: true,
+                    ..Default::default()
+                });
+                m.insert(section, crate::api::contract::field(id).name, spec);
             }
         }
         m
+    }
+
+    /// The fields the mapping gives for `section`, by name, in the file's (sorted) order.
+    pub fn specs(&self, section: Section) -> Vec<(&str, &FieldSpec)> {
+        let map = match section {
+            Section::Top => {
+                return [
+                    ("partnerId", &self.partner_id),
+                    ("dsLeadOpportunityId", &self.ds_lead_opportunity_id),
+                ]
+                .into_iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+                .collect();
+            }
+            Section::Lead => &self.lead_opportunity,
+            Section::LegalEntity => &self.customer_legal_entity,
+            Section::OfferLine => &self.offer_lines,
+            Section::CustomerContact => &self.customer_contacts,
+            Section::PartnerContact => &self.partner_contacts,
+        };
+        map.iter().map(|(k, v)| (k.as_str(), v)).collect()
+    }
+
+    /// Sets the field `name` of `section`.
+    pub fn insert(&mut self, section: Section, name: &str, spec: FieldSpec) {
+        let map = match section {
+            Section::Top if name == "partnerId" => return self.partner_id = Some(spec),
+            Section::Top => return self.ds_lead_opportunity_id = Some(spec),
+            Section::Lead => &mut self.lead_opportunity,
+            Section::LegalEntity => &mut self.customer_legal_entity,
+            Section::OfferLine => &mut self.offer_lines,
+            Section::CustomerContact => &mut self.customer_contacts,
+            Section::PartnerContact => &mut self.partner_contacts,
+        };
+        map.insert(name.to_string(), spec);
     }
 
     pub fn load(path: &Path) -> Result<MappingConfig, MappingError> {
@@ -311,15 +329,6 @@ impl MappingConfig {
             }
         }
         Ok(m)
-    }
-}
-
-/// The column header of a field in the default layout; `{n}` numbers repeated items.
-pub fn default_header(section: super::fields::Section, name: &str) -> String {
-    match section.key() {
-        None => name.to_string(),
-        Some(k) if section.is_list() => format!("{k}.{{n}}.{name}"),
-        Some(k) => format!("{k}.{name}"),
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::fields::Kind;
+use crate::api::contract::Kind;
 use crate::sheet::{Cell, number_text};
 
 /// A converted value, ready to go into the request body.
@@ -543,8 +543,8 @@ mod tests {
     #[test]
     fn maps_lists_and_enums() {
         let c = Conv {
-            enum_values: Some(crate::api::enums::STATUS),
-            ..Conv::new(Kind::Enum(super::super::fields::EnumTable::Status))
+            enum_values: Some(crate::api::contract::enums::STATUS),
+            ..Conv::new(Kind::Enum(crate::api::contract::EnumTable::Status))
         }
         .with_map([("Closed Won".to_string(), "WON".to_string())]);
         assert_eq!(c.text(" closed won "), Ok(Some(Value::Text("WON".into()))));

@@ -1,11 +1,11 @@
-//! Columns → request fields. [`config`] is the mapping file as written, [`fields`] the table
-//! of every mappable field, [`resolve`] binds a mapping to a file's headers, [`convert`] turns
-//! cells into values, and [`assemble`] turns rows into leads.
+//! Columns → request fields. [`config`] is the mapping file as written, [`resolve`] binds a
+//! mapping to a file's headers (the fields themselves are the contract's table,
+//! `api::contract`), [`convert`] turns cells into values, and [`assemble`] turns rows into
+//! leads.
 
 pub mod assemble;
 pub mod config;
 pub mod convert;
-pub mod fields;
 pub mod resolve;
 
 pub use assemble::{LeadDraft, Origins, RowParts, map_row};

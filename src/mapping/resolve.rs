@@ -4,7 +4,7 @@
 //! with the mapping is found here, before any row is read: a missing column names the file,
 //! lists its headers and suggests the closest one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono_tz::Tz;
@@ -12,8 +12,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::config::{FieldConfig, FieldSpec, MappingConfig, MappingError, Mode};
 use super::convert::{self, Conv, Value};
-use super::fields::{self, FieldId, Kind, Section};
-use crate::api::enums::{self, ApiVersion};
+use crate::api::contract::{self, ApiVersion, FieldId, FieldPath, Kind, Section, enums};
 use crate::sheet::column_letter;
 
 /// Where a field's value comes from.
@@ -207,7 +206,7 @@ impl Ctx<'_> {
         cfg: &FieldConfig,
         path: &str,
     ) -> Result<Conv, MappingError> {
-        let def = fields::def(field);
+        let def = contract::field(field);
         let is_date = matches!(def.kind, Kind::Date | Kind::DateTime);
         let is_list = matches!(def.kind, Kind::TextList | Kind::EnumList(_));
         if !is_date && (cfg.format.is_some() || cfg.timezone.is_some()) {
@@ -371,26 +370,6 @@ fn parse_tz(name: &str) -> Result<Tz, String> {
     })
 }
 
-fn section_specs(config: &MappingConfig, section: Section) -> Vec<(String, &FieldSpec)> {
-    let map: &BTreeMap<String, FieldSpec> = match section {
-        Section::Top => {
-            return [
-                ("partnerId", &config.partner_id),
-                ("dsLeadOpportunityId", &config.ds_lead_opportunity_id),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v)))
-            .collect();
-        }
-        Section::Lead => &config.lead_opportunity,
-        Section::LegalEntity => &config.customer_legal_entity,
-        Section::OfferLine => &config.offer_lines,
-        Section::CustomerContact => &config.customer_contacts,
-        Section::PartnerContact => &config.partner_contacts,
-    };
-    map.iter().map(|(k, v)| (k.clone(), v)).collect()
-}
-
 fn uses_n(spec: &FieldSpec) -> bool {
     spec.0
         .column
@@ -439,9 +418,9 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
 
     let mut single = Vec::new();
     for section in [Section::Top, Section::Lead, Section::LegalEntity] {
-        for (name, spec) in section_specs(input.config, section) {
-            let field = known_field(&ctx, section, &name)?;
-            let path = fields::def(field).path();
+        for (name, spec) in input.config.specs(section) {
+            let field = known_field(&ctx, section, name)?;
+            let path = FieldPath::of(field).to_string();
             if uses_n(spec) {
                 return Err(ctx.err(format!("{path}: `{{n}}` numbers repeated groups; it only works in offerLines, customerContacts and partnerContacts")));
             }
@@ -450,7 +429,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
             }
         }
     }
-    let partner_field = fields::id(Section::Top, "partnerId");
+    let partner_field = contract::field_id(Section::Top, "partnerId");
     if input.partner_id.is_none()
         && !single.iter().any(|b| b.field == partner_field)
         && let Some(p) = &input.fallback_partner_id
@@ -463,7 +442,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
         });
     }
     if let Some(p) = &input.partner_id {
-        let field = fields::id(Section::Top, "partnerId");
+        let field = contract::field_id(Section::Top, "partnerId");
         single.retain(|b| b.field != field);
         single.push(Binding {
             field,
@@ -475,7 +454,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
 
     let mut children = Vec::new();
     for section in Section::LISTS {
-        let specs = section_specs(input.config, section);
+        let specs = input.config.specs(section);
         if specs.is_empty() {
             continue;
         }
@@ -492,7 +471,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
                     else {
                         continue;
                     };
-                    let path = format!("{}[{n}]", fields::def(field).path().replace("[]", ""));
+                    let path = FieldPath::of(field).at(n).to_string();
                     let b = if *is_n {
                         ctx.bind(field, spec, Some(n), &path)?
                     } else {
@@ -530,7 +509,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
                 let Some(field) = known_field_or_skip(&ctx, section, name, spec.0.optional)? else {
                     continue;
                 };
-                if let Some(b) = ctx.bind(field, spec, None, &fields::def(field).path())? {
+                if let Some(b) = ctx.bind(field, spec, None, &FieldPath::of(field).to_string())? {
                     bindings.push(b);
                 }
             }
@@ -566,7 +545,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
         group_by,
         headers: input.headers.to_vec(),
     };
-    let ds_id = fields::id(Section::Top, "dsLeadOpportunityId");
+    let ds_id = contract::field_id(Section::Top, "dsLeadOpportunityId");
     if input.mode != Mode::Create && !resolved.is_mapped(ds_id) {
         return Err(ctx.err(format!(
             "{} mode needs the 3DS id of each lead: map `dsLeadOpportunityId` to a column",
@@ -588,8 +567,8 @@ fn known_field_or_skip(
     name: &str,
     optional: bool,
 ) -> Result<Option<FieldId>, MappingError> {
-    let Some(id) = fields::find(section, name) else {
-        let names = fields::names_in(section);
+    let Some(id) = contract::find(section, name) else {
+        let names = section.field_names();
         let hint = enums::closest(&names, name)
             .map(|c| format!(" Did you mean `{c}`?"))
             .unwrap_or_default();
@@ -602,14 +581,14 @@ fn known_field_or_skip(
             names.join(", ")
         )));
     };
-    let def = fields::def(id);
+    let def = contract::field(id);
     if !def.exists_in(ctx.input.version) {
         if optional {
             return Ok(None);
         }
         return Err(ctx.err(format!(
             "{} exists only in API v1; remove it or use --api-version v1",
-            def.path()
+            FieldPath::of(id)
         )));
     }
     Ok(Some(id))

@@ -6,9 +6,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::problem::{Problem, Severity};
 use crate::sheet::RowNum;
 use crate::sheet::results::ResultRow;
-use crate::validate::{Action, Problem, Severity};
+use crate::validate::Action;
 
 /// A row's (and its lead's) status in the results workbook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -129,12 +130,10 @@ impl Recorder {
     }
 
     fn share(&mut self, mut p: Problem) -> Problem {
-        for text in [&mut p.field, &mut p.message] {
-            if let Some(shared) = self.texts.get(&**text) {
-                *text = shared.clone();
-            } else if self.texts.len() < SHARED_TEXTS {
-                self.texts.insert(text.clone());
-            }
+        if let Some(shared) = self.texts.get(&*p.message) {
+            p.message = shared.clone();
+        } else if self.texts.len() < SHARED_TEXTS {
+            self.texts.insert(p.message.clone());
         }
         p
     }

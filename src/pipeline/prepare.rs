@@ -14,14 +14,15 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::outcome::{Recorder, Status};
-use crate::api::enums::ApiVersion;
+use crate::api::contract::{ApiVersion, Operation};
 use crate::api::model::LeadRequest;
 use crate::mapping::{self, LeadDraft, MappingConfig, MappingError, Mode, ResolveInput, Resolved};
+use crate::problem::{Problem, Subject};
 use crate::sheet::results::{ProblemLine, ResultsError, ResultsWriter};
 use crate::sheet::{
     self, CellRef, OpenSheet, ReadOptions, RowNum, SheetError, SourceInfo, column_letter,
 };
-use crate::validate::{self, Action, Duplicates, Problem, Rules};
+use crate::validate::{self, Action, Duplicates, Rules};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -153,7 +154,7 @@ fn header_problems(headers: &[String], header_row: RowNum) -> Vec<Problem> {
             out.push(Problem::warning(
                 Some(header_row),
                 cell,
-                "header",
+                Subject::Header,
                 format!(
                     "column {} has no header; its values are not used",
                     column_letter(i)
@@ -166,7 +167,7 @@ fn header_problems(headers: &[String], header_row: RowNum) -> Vec<Problem> {
             out.push(Problem::warning(
                 Some(header_row),
                 cell,
-                "header",
+                Subject::Header,
                 format!(
                     "`{h}` in column {} repeats the header of column {}; a mapping cannot use it",
                     column_letter(i),
@@ -378,7 +379,7 @@ pub fn write_results(
             .cell
             .and_then(|c| headers.get(c.col as usize))
             .map_or("", String::as_str),
-        field: &p.field,
+        field: p.field.to_string(),
         severity: p.severity.as_str(),
         message: &p.message,
     });
@@ -397,13 +398,12 @@ pub fn write_requests(prepared: &Prepared, path: &Path) -> Result<usize, Pipelin
     let version = prepared.resolved.version;
     let mut n = 0;
     for lead in prepared.valid_leads()? {
-        let (method, api_path) = match lead.action {
-            Action::Create => ("POST", crate::api::create_path(version)),
-            Action::Update => (
-                "PATCH",
-                crate::api::lead_path(version, lead.ds_id.as_deref().unwrap_or_default()),
-            ),
+        let op = match lead.action {
+            Action::Create => Operation::Create,
+            Action::Update => Operation::Update,
         };
+        let method = op.method().to_string();
+        let api_path = op.path(version, lead.ds_id.as_deref().unwrap_or_default());
         let line = serde_json::json!({
             "rows": lead.rows,
             "action": lead.action,

@@ -17,7 +17,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::mapping::fields::{self, Section};
+use crate::api::contract::Section;
 
 /// True when every value `body` sets is already the record's. `record` is the read model's
 /// `leadOpportunity`.
@@ -33,21 +33,9 @@ pub fn unchanged(body: &Value, record: &Value) -> bool {
         "customerLegalEntity" => fields_equal(sent, record.get("customerLegalEntity")),
         // Lists are replaced whole by a PATCH (REFERENCE.md §6): a stored item's field that
         // the row leaves out would be lost, so it counts too.
-        "offerLines" => lists_equal(sent, record.get("offerLines"), Section::OfferLine),
-        "customerContacts" => lists_equal(
-            sent,
-            record
-                .get("customerContact")
-                .or(record.get("customerContacts")),
-            Section::CustomerContact,
-        ),
-        "partnerContacts" => lists_equal(
-            sent,
-            record
-                .get("partnerContact")
-                .or(record.get("partnerContacts")),
-            Section::PartnerContact,
-        ),
+        "offerLines" => lists_equal(sent, record, Section::OfferLine),
+        "customerContacts" => lists_equal(sent, record, Section::CustomerContact),
+        "partnerContacts" => lists_equal(sent, record, Section::PartnerContact),
         _ => false,
     })
 }
@@ -63,8 +51,16 @@ fn fields_equal(sent: &Value, stored: Option<&Value>) -> bool {
 
 /// The same length, and item by item every writable field equal, whether the row sends it
 /// or not.
-fn lists_equal(sent: &Value, stored: Option<&Value>, section: Section) -> bool {
-    let (Some(sent), Some(stored)) = (sent.as_array(), stored.and_then(Value::as_array)) else {
+fn lists_equal(sent: &Value, record: &Value, section: Section) -> bool {
+    let Some(sent) = sent.as_array() else {
+        return false;
+    };
+    // A list the record does not hold (absent, null) differs from any list sent.
+    let Some(stored) = [section.read_key(), section.key()]
+        .into_iter()
+        .flatten()
+        .find_map(|k| record.get(k).and_then(Value::as_array))
+    else {
         return false;
     };
     sent.len() == stored.len()
@@ -72,7 +68,7 @@ fn lists_equal(sent: &Value, stored: Option<&Value>, section: Section) -> bool {
             let (Some(s), Some(t)) = (s.as_object(), t.as_object()) else {
                 return false;
             };
-            let writable = |k: &String| fields::find(section, k).is_some();
+            let writable = |k: &String| section.field(k).is_some();
             s.keys().chain(t.keys().filter(|k| writable(k))).all(|k| {
                 same_value(
                     k,

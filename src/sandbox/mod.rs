@@ -18,10 +18,14 @@
 
 mod catalogue;
 mod faults;
-mod handlers;
+mod http;
+mod leads;
 mod preload;
+mod reply;
 mod rules;
+mod search;
 mod server;
+mod state;
 mod store;
 
 use std::net::SocketAddr;
@@ -102,7 +106,7 @@ pub enum SandboxError {
 /// A running sandbox. Dropping it stops the server as well; `shutdown` also waits for it.
 pub struct SandboxHandle {
     addr: SocketAddr,
-    state: Arc<handlers::AppState>,
+    state: Arc<state::AppState>,
     cancel: tokio_util::sync::CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -147,7 +151,7 @@ pub async fn start(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHan
     let addr = listener
         .local_addr()
         .map_err(|source| SandboxError::Bind { addr, source })?;
-    let state = Arc::new(handlers::AppState::new(config));
+    let state = Arc::new(state::AppState::new(config));
     let cancel = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(server::serve(listener, state.clone(), cancel.clone()));
     tracing::info!(%addr, "sandbox listening");

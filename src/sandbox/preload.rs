@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, json};
 
 use super::store::{Record, timestamp};
-use crate::api::enums;
+use crate::api::contract::enums;
 
 const COMPANIES: &[(&str, &str, &str)] = &[
     ("Kraillinger Maschinenbau GmbH", "Stockdorf", "Germany"),

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use crate::api::enums::{self, ApiVersion};
+use crate::api::contract::{self, ApiVersion, Section, enums};
 
 /// An answer other than success: HTTP status, error code and message.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +51,10 @@ pub struct Patch {
     pub partner_contacts: Option<Vec<Value>>,
 }
 
+/// How the sandbox checks a value. The fields come from the contract's table; what is checked
+/// of each kind is the sandbox's own judgement, kept apart from the client's on purpose (it is
+/// the oracle the client is tested against). It checks only what the contract declares: no
+/// e-mail syntax for `dsOwnerEmail`, whose schema has no `format` (REFERENCE.md §5.2).
 #[derive(Clone, Copy)]
 enum Kind {
     Text,
@@ -61,24 +65,19 @@ enum Kind {
     Currency,
 }
 
-/// The writable `leadOpportunity` fields other than partnerLeadOpportunityId.
-const LEAD_FIELDS: &[(&str, Kind)] = &[
-    ("name", Kind::Text),
-    ("dsOwnerEmail", Kind::Text),
-    ("status", Kind::Enum(enums::STATUS)),
-    ("forecastCategory", Kind::Enum(enums::FORECAST_CATEGORY)),
-    ("closeDate", Kind::DateTime),
-    ("cometCampaignCode", Kind::Text),
-    ("reasonWon", Kind::EnumList(enums::REASON_WON)),
-    ("reasonLost", Kind::EnumList(enums::REASON_LOST)),
-    ("competitors", Kind::TextList),
-    ("reasonWonLostComment", Kind::Text),
-    ("gtmTacticId", Kind::Text),
-    ("description", Kind::Text),
-    ("nextMilestone", Kind::Text),
-    ("nextMilestoneDate", Kind::DateTime),
-    ("currency", Kind::Currency),
-];
+impl Kind {
+    fn of(kind: contract::Kind, version: ApiVersion) -> Kind {
+        use contract::Kind as K;
+        match kind {
+            K::Enum(t) => Kind::Enum(t.values(version)),
+            K::EnumList(t) => Kind::EnumList(t.values(version)),
+            K::TextList => Kind::TextList,
+            K::DateTime => Kind::DateTime,
+            K::Currency => Kind::Currency,
+            K::Text | K::Id | K::Email | K::Number | K::Date => Kind::Text,
+        }
+    }
+}
 
 const CREATE_REQUIRED: &[&str] = &["name", "status", "closeDate", "currency"];
 
@@ -165,7 +164,7 @@ fn check_field(kind: Kind, v: &Value, path: &str) -> Result<(), Rejection> {
                 .as_array()
                 .ok_or_else(|| invalid(path, format!("must be an array, not {}", type_name(v))))?;
             for (i, item) in items.iter().enumerate() {
-                let p = format!("{path}[{i}]");
+                let p = format!("{path}[{}]", i + 1);
                 one_of(allowed, text(item, &p)?, &p, None)?;
             }
             Ok(())
@@ -175,7 +174,7 @@ fn check_field(kind: Kind, v: &Value, path: &str) -> Result<(), Rejection> {
                 .as_array()
                 .ok_or_else(|| invalid(path, format!("must be an array, not {}", type_name(v))))?;
             for (i, item) in items.iter().enumerate() {
-                text(item, &format!("{path}[{i}]"))?;
+                text(item, &format!("{path}[{}]", i + 1))?;
             }
             Ok(())
         }
@@ -207,13 +206,25 @@ fn check_field(kind: Kind, v: &Value, path: &str) -> Result<(), Rejection> {
     }
 }
 
-/// Checks the writable leadOpportunity fields present in `lo` and copies them out.
-fn lead_fields(lo: &Map<String, Value>) -> Result<Map<String, Value>, Rejection> {
+/// Checks the writable leadOpportunity fields present in `lo` (other than
+/// partnerLeadOpportunityId, which the caller takes) and copies them out.
+fn lead_fields(
+    lo: &Map<String, Value>,
+    version: ApiVersion,
+) -> Result<Map<String, Value>, Rejection> {
     let mut out = Map::new();
-    for (key, kind) in LEAD_FIELDS {
-        if let Some(v) = lo.get(*key) {
-            check_field(*kind, v, &format!("leadOpportunity.{key}"))?;
-            out.insert((*key).to_string(), v.clone());
+    for id in Section::Lead.fields() {
+        let field = contract::field(id);
+        if field.name == "partnerLeadOpportunityId" {
+            continue;
+        }
+        if let Some(v) = lo.get(field.name) {
+            check_field(
+                Kind::of(field.kind, version),
+                v,
+                &format!("leadOpportunity.{}", field.name),
+            )?;
+            out.insert(field.name.to_string(), v.clone());
         }
     }
     Ok(out)
@@ -228,7 +239,7 @@ fn offer_lines(v: &Value, version: ApiVersion) -> Result<Vec<Map<String, Value>>
     })?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let path = format!("offerLines[{i}]");
+        let path = format!("offerLines[{}]", i + 1);
         let line = as_object(item, &path)?;
         required_text(line, "offerNameId", &path)?;
         let mut kept = Map::new();
@@ -292,12 +303,12 @@ fn legal_entity(v: &Value) -> Result<Map<String, Value>, Rejection> {
     let path = "customerLegalEntity";
     let le = as_object(v, path)?;
     let mut out = Map::new();
-    for key in super::store::LEGAL_ENTITY_FIELDS {
-        match le.get(*key) {
+    for key in Section::LegalEntity.field_names() {
+        match le.get(key) {
             None | Some(Value::Null) => {}
             Some(val) => {
                 text(val, &format!("{path}.{key}"))?;
-                out.insert((*key).to_string(), val.clone());
+                out.insert(key.to_string(), val.clone());
             }
         }
     }
@@ -337,7 +348,7 @@ fn contacts(
         .ok_or_else(|| invalid(path, format!("must be an array, not {}", type_name(v))))?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let p = format!("{path}[{i}]");
+        let p = format!("{path}[{}]", i + 1);
         let c = as_object(item, &p)?;
         let mut kept = Map::new();
         for key in required_keys {
@@ -437,7 +448,7 @@ pub fn check_create(body: &Value, version: ApiVersion) -> Result<NewLead, Reject
             ));
         }
     }
-    let lead = lead_fields(lo)?;
+    let lead = lead_fields(lo, version)?;
     let lines = offer_lines(
         top.get("offerLines")
             .ok_or_else(|| invalid("offerLines", "is required"))?,
@@ -497,7 +508,7 @@ pub fn check_patch(body: &Value, version: ApiVersion) -> Result<Patch, Rejection
         required_text(lo, "partnerLeadOpportunityId", "leadOpportunity")?.to_string();
     Ok(Patch {
         partner_lead_id,
-        lead: lead_fields(lo)?,
+        lead: lead_fields(lo, version)?,
         offer_lines: top
             .get("offerLines")
             .map(|v| offer_lines(v, version))
@@ -521,12 +532,12 @@ pub fn check_patch(body: &Value, version: ApiVersion) -> Result<Patch, Rejection
 fn patch_legal_entity(v: &Value) -> Result<Map<String, Value>, Rejection> {
     let le = as_object(v, "customerLegalEntity")?;
     let mut out = Map::new();
-    for key in super::store::LEGAL_ENTITY_FIELDS {
-        if let Some(val) = le.get(*key) {
+    for key in Section::LegalEntity.field_names() {
+        if let Some(val) = le.get(key) {
             if !val.is_null() {
                 text(val, &format!("customerLegalEntity.{key}"))?;
             }
-            out.insert((*key).to_string(), val.clone());
+            out.insert(key.to_string(), val.clone());
         }
     }
     Ok(out)
@@ -574,7 +585,7 @@ mod tests {
             (
                 |b| b["offerLines"][0]["revenueType"] = json!("UPFRONT"),
                 400,
-                "offerLines[0].revenueType",
+                "offerLines[1].revenueType",
             ),
             (
                 |b| {
@@ -591,7 +602,7 @@ mod tests {
             (
                 |b| b["customerContacts"] = json!([{"email":"x@y.com","firstName":"a"}]),
                 400,
-                "customerContacts[0].lastName",
+                "customerContacts[1].lastName",
             ),
             (
                 |b| b["leadOpportunity"]["forecastCategory"] = json!("WON"),

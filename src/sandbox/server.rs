@@ -10,24 +10,14 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use super::handlers::{self, AppState};
-
-/// Lets a handler close the connection its request arrived on.
-#[derive(Clone, Default)]
-pub struct ConnectionKiller(Arc<Notify>);
-
-impl ConnectionKiller {
-    pub fn kill(&self) {
-        self.0.notify_one();
-    }
-}
+use super::http::{self, ConnectionKiller};
+use super::state::AppState;
 
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, cancel: CancellationToken) {
-    let router: Router = Router::new().fallback(handlers::dispatch).with_state(state);
+    let router: Router = Router::new().fallback(http::dispatch).with_state(state);
     loop {
         let accepted = tokio::select! {
             () = cancel.cancelled() => break,
@@ -60,7 +50,7 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, cancel: Cancella
                         tracing::debug!(error = %e, "sandbox connection ended with an error");
                     }
                 }
-                () = killer.0.notified() => tracing::debug!("sandbox dropped a connection on purpose"),
+                () = killer.killed() => tracing::debug!("sandbox dropped a connection on purpose"),
                 () = cancel.cancelled() => {}
             }
         });

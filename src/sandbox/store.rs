@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::api::enums::{self, ApiVersion};
+use crate::api::contract::{self, Access, ApiVersion, Section, enums};
 
 /// One stored lead-opportunity.
 #[derive(Debug, Clone)]
@@ -41,56 +41,6 @@ pub struct RecordSummary {
     pub modified: DateTime<Utc>,
 }
 
-/// Read-model keys of `leadOpportunity`, in the order the contract's example lists them.
-const READ_FIELDS: &[&str] = &[
-    "name",
-    "dsOwnerEmail",
-    "status",
-    "forecastCategory",
-    "closeDate",
-    "cometCampaignCode",
-    "competitors",
-    "reasonWon",
-    "reasonLost",
-    "reasonWonLostComment",
-    "gtmTacticId",
-    "description",
-    "nextMilestone",
-    "nextMilestoneDate",
-    "currency",
-];
-
-pub const READ_ONLY_FIELDS: &[&str] = &[
-    "approvalStatus",
-    "engagementType",
-    "poInformation",
-    "poStatus",
-    "poNumber",
-    "sboIndicator",
-    "sboStatus",
-    "sboNumber",
-    "growthType",
-    "leadPriority",
-    "levelOfInterest",
-    "dsComment",
-    "partnerImportMode",
-];
-
-pub const LEGAL_ENTITY_FIELDS: &[&str] = &[
-    "id",
-    "dunsNumber",
-    "vatNumber",
-    "registrationId",
-    "name",
-    "city",
-    "country",
-    "addressLine1",
-    "statePrefecture",
-    "addressLine2",
-    "zipCode",
-    "websiteUrl",
-];
-
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -99,25 +49,22 @@ impl Record {
     /// The `data.leadOpportunity` object of a get response, in `version`'s vocabulary.
     pub fn read_model(&self, version: ApiVersion) -> Value {
         let mut lo = Map::new();
-        lo.insert(
-            "partnerLeadOpportunityId".into(),
-            json!(self.partner_lead_id.clone().unwrap_or_default()),
-        );
         lo.insert("dsLeadOpportunityId".into(), json!(self.ds_id));
-        for key in READ_FIELDS {
-            lo.insert(
-                (*key).into(),
-                self.lead.get(*key).cloned().unwrap_or(Value::Null),
-            );
+        for id in Section::Lead.read_fields() {
+            let field = contract::field(id);
+            let value = match (field.name, field.access) {
+                ("partnerLeadOpportunityId", _) => {
+                    json!(self.partner_lead_id.clone().unwrap_or_default())
+                }
+                ("createdDate", _) => json!(timestamp(self.created)),
+                ("modifiedDate", _) => json!(timestamp(self.modified)),
+                (name, Access::ReadOnly) => {
+                    self.read_only.get(name).cloned().unwrap_or(Value::Null)
+                }
+                (name, _) => self.lead.get(name).cloned().unwrap_or(Value::Null),
+            };
+            lo.insert(field.name.into(), value);
         }
-        for key in READ_ONLY_FIELDS {
-            lo.insert(
-                (*key).into(),
-                self.read_only.get(*key).cloned().unwrap_or(Value::Null),
-            );
-        }
-        lo.insert("createdDate".into(), json!(timestamp(self.created)));
-        lo.insert("modifiedDate".into(), json!(timestamp(self.modified)));
         let lines: Vec<Value> = self
             .offer_lines
             .iter()
@@ -133,10 +80,11 @@ impl Record {
             nullable_list(&self.partner_contacts),
         );
         let mut le = Map::new();
-        for key in LEGAL_ENTITY_FIELDS {
+        for id in Section::LegalEntity.read_fields() {
+            let key = contract::field(id).name;
             le.insert(
-                (*key).into(),
-                self.legal_entity.get(*key).cloned().unwrap_or(Value::Null),
+                key.into(),
+                self.legal_entity.get(key).cloned().unwrap_or(Value::Null),
             );
         }
         lo.insert("customerLegalEntity".into(), Value::Object(le));
@@ -180,16 +128,13 @@ fn offer_line_read(line: &Map<String, Value>, version: ApiVersion) -> Value {
     match version {
         ApiVersion::V0 => {
             if let Some(rt) = stored {
-                out.insert(
-                    "revenueType".into(),
-                    json!(enums::revenue_type_for(version, rt)),
-                );
+                out.insert("revenueType".into(), json!(version.revenue_type_of(rt)));
             }
         }
         ApiVersion::V1 => {
             // The v1 read model requires revenueType and knows SUPPORT_SERVICES but not the
             // other v0-only values; those read as the request default.
-            let rt = match stored.map(|s| enums::revenue_type_for(version, s)) {
+            let rt = match stored.map(|s| version.revenue_type_of(s)) {
                 Some(v @ ("PxC" | "YxC" | "QxC" | "SUPPORT_SERVICES")) => v,
                 Some("SERVICES_SIGNING") => "SUPPORT_SERVICES",
                 _ => enums::DEFAULT_REVENUE_TYPE_V1,

@@ -45,7 +45,7 @@ pub struct ProblemLine<'a> {
     pub row: Option<RowNum>,
     pub cell: Option<CellRef>,
     pub column: &'a str,
-    pub field: &'a str,
+    pub field: String,
     pub severity: &'static str,
     pub message: &'a str,
 }
@@ -393,7 +393,7 @@ impl ResultsWriter {
                     }
                     ws.write_string(r, 2, fit_cell(p.column))
                         .map_err(xerr(&path))?;
-                    ws.write_string(r, 3, p.field).map_err(xerr(&path))?;
+                    ws.write_string(r, 3, &p.field).map_err(xerr(&path))?;
                     let sev = if p.severity == "error" {
                         &formats.status[4].1
                     } else {

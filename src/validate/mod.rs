@@ -7,20 +7,33 @@
 //! Checks are pure functions of one lead, so [`check_all`] runs them on rayon's pool; the one
 //! rule that spans leads (a partnerLeadOpportunityId used twice in a file) is [`Duplicates`].
 
-mod problem;
-
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
-pub use problem::{Problem, Severity};
-
-use crate::api::enums::{self, ApiVersion};
+use crate::api::contract::{self, ApiVersion, FieldPath, Section, enums, looks_like_email};
 use crate::api::model::{LeadRequest, OfferLine};
-use crate::mapping::fields::{self, Section};
 use crate::mapping::{LeadDraft, Mode, Origins};
+pub use crate::problem::{Problem, Severity, Subject};
 use crate::sheet::{CellRef, RowNum};
+
+fn top(name: &str) -> FieldPath {
+    FieldPath::named(Section::Top, name)
+}
+
+fn lead(name: &str) -> FieldPath {
+    FieldPath::named(Section::Lead, name)
+}
+
+fn entity(name: &str) -> FieldPath {
+    FieldPath::named(Section::LegalEntity, name)
+}
+
+/// Field `name` of the `i`th (0-based, as enumerated) item of a repeated section.
+fn item(section: Section, name: &str, i: usize) -> FieldPath {
+    FieldPath::named(section, name).at(i as u32 + 1)
+}
 
 /// What a lead will do when sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -58,23 +71,6 @@ impl Checked {
     }
 }
 
-/// A deliberately loose e-mail test (the contract declares no format): one `@` with text on
-/// both sides, a dot in the domain, no spaces.
-pub fn looks_like_email(s: &str) -> bool {
-    let mut parts = s.split('@');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains("..")
-                && !s.chars().any(char::is_whitespace)
-        }
-        _ => false,
-    }
-}
-
 fn is_iso_datetime(s: &str) -> bool {
     chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
@@ -92,7 +88,7 @@ struct Report<'a> {
 }
 
 impl Report<'_> {
-    fn push(&mut self, severity: Severity, path: &str, message: String) {
+    fn push(&mut self, severity: Severity, path: FieldPath, message: String) {
         let cell = self.origins.cell(path);
         let row = cell.map(|c| c.row).or(self.first_row);
         self.problems.push(Problem {
@@ -104,26 +100,27 @@ impl Report<'_> {
         });
     }
 
-    fn error(&mut self, path: &str, message: impl Into<String>) {
+    fn error(&mut self, path: FieldPath, message: impl Into<String>) {
         self.push(Severity::Error, path, message.into());
     }
 
-    fn warning(&mut self, path: &str, message: impl Into<String>) {
+    fn warning(&mut self, path: FieldPath, message: impl Into<String>) {
         self.push(Severity::Warning, path, message.into());
     }
 
     /// A required value that is absent: say whether the cell is empty or nothing is mapped.
-    fn missing(&mut self, path: &str, what: &str) {
+    fn missing(&mut self, path: FieldPath, what: &str) {
         // A cell that could not be read already has its problem; "required" would only repeat it.
         let cell = self.origins.cell(path);
-        if self
-            .problems
-            .iter()
-            .any(|p| p.is_error() && (&*p.field == path || (cell.is_some() && p.cell == cell)))
-        {
+        if self.problems.iter().any(|p| {
+            p.is_error() && (p.field == Subject::Field(path) || (cell.is_some() && p.cell == cell))
+        }) {
             return;
         }
-        let msg = if cell.is_some() && path.ends_with("LeadOpportunityId") {
+        let is_id = path
+            .field()
+            .is_some_and(|f| contract::field(f).name.ends_with("LeadOpportunityId"));
+        let msg = if cell.is_some() && is_id {
             // An id is one lead's own: a default would give every lead the same.
             format!("is required {what}, but the cell is empty; fill it in")
         } else if cell.is_some() {
@@ -138,7 +135,7 @@ impl Report<'_> {
         self.error(path, msg);
     }
 
-    fn require<T>(&mut self, v: &Option<T>, path: &str, what: &str) -> bool {
+    fn require<T>(&mut self, v: &Option<T>, path: FieldPath, what: &str) -> bool {
         if v.is_none() {
             self.missing(path, what);
             false
@@ -147,7 +144,7 @@ impl Report<'_> {
         }
     }
 
-    fn one_of(&mut self, allowed: &[&str], value: &str, path: &str) {
+    fn one_of(&mut self, allowed: &[&str], value: &str, path: FieldPath) {
         if enums::is_member(allowed, value) {
             return;
         }
@@ -172,7 +169,7 @@ impl Report<'_> {
         );
     }
 
-    fn email(&mut self, value: &str, path: &str) {
+    fn email(&mut self, value: &str, path: FieldPath) {
         if !looks_like_email(value) {
             self.error(path, format!("`{}` is not an e-mail address", shown(value)));
         }
@@ -196,7 +193,7 @@ pub struct Rules {
 
 /// Decides the action, builds the body and checks it.
 pub fn check(draft: &LeadDraft, rules: Rules) -> Checked {
-    let ds_field = fields::id(Section::Top, "dsLeadOpportunityId");
+    let ds_field = contract::field_id(Section::Top, "dsLeadOpportunityId");
     let ds_id = draft
         .value(ds_field)
         .map(|v| v.value.display())
@@ -220,7 +217,7 @@ pub fn check(draft: &LeadDraft, rules: Rules) -> Checked {
         Action::Update => {
             if ds_id.is_none() {
                 r.missing(
-                    "dsLeadOpportunityId",
+                    top("dsLeadOpportunityId"),
                     "to update a lead (it is the 3DS id, e.g. 9YEL-Y3W56Q)",
                 );
             }
@@ -229,7 +226,7 @@ pub fn check(draft: &LeadDraft, rules: Rules) -> Checked {
     }
     if action == Action::Create && rules.mode == Mode::Create && ds_id.is_some() {
         r.warning(
-            "dsLeadOpportunityId",
+            top("dsLeadOpportunityId"),
             "is ignored in create mode; use --mode update or upsert to change existing leads"
                 .to_string(),
         );
@@ -241,8 +238,8 @@ pub fn check(draft: &LeadDraft, rules: Rules) -> Checked {
         }
     }
     let key_cell = match action {
-        Action::Create => origins.cell("leadOpportunity.partnerLeadOpportunityId"),
-        Action::Update => origins.cell("dsLeadOpportunityId"),
+        Action::Create => origins.cell(lead("partnerLeadOpportunityId")),
+        Action::Update => origins.cell(top("dsLeadOpportunityId")),
     };
     Checked {
         rows: draft.rows.clone(),
@@ -257,26 +254,22 @@ pub fn check(draft: &LeadDraft, rules: Rules) -> Checked {
 fn check_lead_fields(req: &LeadRequest, r: &mut Report<'_>) {
     let lo = &req.lead_opportunity;
     if let Some(s) = &lo.status {
-        r.one_of(enums::STATUS, s, "leadOpportunity.status");
+        r.one_of(enums::STATUS, s, lead("status"));
     }
     if let Some(fc) = &lo.forecast_category {
-        r.one_of(
-            enums::FORECAST_CATEGORY,
-            fc,
-            "leadOpportunity.forecastCategory",
-        );
+        r.one_of(enums::FORECAST_CATEGORY, fc, lead("forecastCategory"));
     }
     if let Some(c) = &lo.currency
         && !(c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
     {
         r.error(
-            "leadOpportunity.currency",
+            lead("currency"),
             format!("`{c}` is not a three-letter ISO 4217 code such as EUR or USD"),
         );
     }
     for (v, path) in [
-        (&lo.close_date, "leadOpportunity.closeDate"),
-        (&lo.next_milestone_date, "leadOpportunity.nextMilestoneDate"),
+        (&lo.close_date, lead("closeDate")),
+        (&lo.next_milestone_date, lead("nextMilestoneDate")),
     ] {
         if let Some(d) = v
             && !is_iso_datetime(d)
@@ -285,30 +278,22 @@ fn check_lead_fields(req: &LeadRequest, r: &mut Report<'_>) {
         }
     }
     for (list, allowed, path) in [
-        (
-            &lo.reason_won,
-            enums::REASON_WON,
-            "leadOpportunity.reasonWon",
-        ),
-        (
-            &lo.reason_lost,
-            enums::REASON_LOST,
-            "leadOpportunity.reasonLost",
-        ),
+        (&lo.reason_won, enums::REASON_WON, lead("reasonWon")),
+        (&lo.reason_lost, enums::REASON_LOST, lead("reasonLost")),
     ] {
         for item in list.iter().flatten() {
             r.one_of(allowed, item, path);
         }
     }
     if let Some(e) = &lo.ds_owner_email {
-        r.email(e, "leadOpportunity.dsOwnerEmail");
+        r.email(e, lead("dsOwnerEmail"));
     }
     for (v, path) in [
         (
             &lo.partner_lead_opportunity_id,
-            "leadOpportunity.partnerLeadOpportunityId",
+            lead("partnerLeadOpportunityId"),
         ),
-        (&lo.name, "leadOpportunity.name"),
+        (&lo.name, lead("name")),
     ] {
         if v.as_ref().is_some_and(|s| s.len() > 255) {
             r.warning(
@@ -328,7 +313,7 @@ fn check_forecast(req: &LeadRequest, r: &mut Report<'_>, creating: bool) {
     if !enums::is_member(enums::STATUS, status) || !enums::is_member(enums::FORECAST_CATEGORY, fc) {
         return;
     }
-    let path = "leadOpportunity.forecastCategory";
+    let path = lead("forecastCategory");
     if enums::LEAD_STATUSES.contains(&status) {
         if creating && fc != "EMPTY" {
             r.warning(path, format!("`{fc}` will be ignored: 3DS discards the forecast category of a lead at status {status}"));
@@ -353,24 +338,24 @@ fn check_forecast(req: &LeadRequest, r: &mut Report<'_>, creating: bool) {
 }
 
 fn check_offer_line(line: &OfferLine, i: usize, r: &mut Report<'_>) {
-    let p = |f: &str| format!("offerLines[{i}].{f}");
+    let p = |f: &str| item(Section::OfferLine, f, i);
     if line.offer_name_id.trim().is_empty() {
-        r.missing(&p("offerNameId"), "for every offer line");
+        r.missing(p("offerNameId"), "for every offer line");
     }
     if let Some(a) = line.amount
         && !a.is_finite()
     {
-        r.error(&p("amount"), "is too large to be an amount");
+        r.error(p("amount"), "is too large to be an amount");
     } else if let Some(a) = line.amount
         && a < 0.0
     {
         r.error(
-            &p("amount"),
+            p("amount"),
             format!("{} must be zero or more", crate::sheet::number_text(a)),
         );
     }
     if let Some(rt) = &line.revenue_type {
-        r.one_of(r.version.revenue_types(), rt, &p("revenueType"));
+        r.one_of(r.version.revenue_types(), rt, p("revenueType"));
     }
     if r.version == ApiVersion::V1 {
         let dated = line
@@ -380,10 +365,10 @@ fn check_offer_line(line: &OfferLine, i: usize, r: &mut Report<'_>) {
         for (v, f) in [(&line.start_date, "startDate"), (&line.end_date, "endDate")] {
             if let Some(d) = v {
                 if !is_plain_date(d) {
-                    r.error(&p(f), format!("`{d}` is not a date (YYYY-MM-DD)"));
+                    r.error(p(f), format!("`{d}` is not a date (YYYY-MM-DD)"));
                 } else if !dated {
                     r.error(
-                        &p(f),
+                        p(f),
                         format!(
                             "is only used with revenueType YxC or QxC, not {}; clear it or change the revenue type",
                             line.revenue_type.as_deref().unwrap_or("PxC (the default)")
@@ -397,7 +382,7 @@ fn check_offer_line(line: &OfferLine, i: usize, r: &mut Report<'_>) {
             && is_plain_date(e)
             && s > e
         {
-            r.error(&p("endDate"), format!("{e} is before the start date {s}"));
+            r.error(p("endDate"), format!("{e} is before the start date {s}"));
         }
     }
 }
@@ -416,40 +401,40 @@ fn check_children(req: &LeadRequest, r: &mut Report<'_>) {
             ] {
                 r.require(
                     v,
-                    &format!("customerLegalEntity.{f}"),
+                    entity(f),
                     "to identify the customer (or give customerLegalEntity.id)",
                 );
             }
         }
     }
     for (i, c) in req.customer_contacts.iter().flatten().enumerate() {
-        let p = |f: &str| format!("customerContacts[{i}].{f}");
+        let p = |f: &str| item(Section::CustomerContact, f, i);
         for (v, f) in [
             (&c.email, "email"),
             (&c.first_name, "firstName"),
             (&c.last_name, "lastName"),
         ] {
             if v.trim().is_empty() {
-                r.missing(&p(f), "for every customer contact");
+                r.missing(p(f), "for every customer contact");
             }
         }
         if !c.email.trim().is_empty() {
-            r.email(&c.email, &p("email"));
+            r.email(&c.email, p("email"));
         }
     }
     for (i, c) in req.partner_contacts.iter().flatten().enumerate() {
-        let p = |f: &str| format!("partnerContacts[{i}].{f}");
+        let p = |f: &str| item(Section::PartnerContact, f, i);
         for (v, f) in [
             (&c.sales_rep_email, "salesRepEmail"),
             (&c.sales_rep_first_name, "salesRepFirstName"),
             (&c.sales_rep_last_name, "salesRepLastName"),
         ] {
             if v.trim().is_empty() {
-                r.missing(&p(f), "for every partner contact");
+                r.missing(p(f), "for every partner contact");
             }
         }
         if !c.sales_rep_email.trim().is_empty() {
-            r.email(&c.sales_rep_email, &p("salesRepEmail"));
+            r.email(&c.sales_rep_email, p("salesRepEmail"));
         }
     }
 }
@@ -459,30 +444,33 @@ const PARTNER_ID_HELP: &str = "(the reseller's 3DS legal-entity id, e.g. 2000000
 fn check_create(req: &LeadRequest, r: &mut Report<'_>) {
     let what = "for a create";
     if req.partner_id.is_none() {
-        r.error("partnerId", format!("is required {what} {PARTNER_ID_HELP}"));
+        r.error(
+            top("partnerId"),
+            format!("is required {what} {PARTNER_ID_HELP}"),
+        );
     }
     let lo = &req.lead_opportunity;
     r.require(
         &lo.partner_lead_opportunity_id,
-        "leadOpportunity.partnerLeadOpportunityId",
+        lead("partnerLeadOpportunityId"),
         what,
     );
-    r.require(&lo.name, "leadOpportunity.name", what);
-    r.require(&lo.status, "leadOpportunity.status", what);
-    r.require(&lo.close_date, "leadOpportunity.closeDate", what);
-    r.require(&lo.currency, "leadOpportunity.currency", what);
+    r.require(&lo.name, lead("name"), what);
+    r.require(&lo.status, lead("status"), what);
+    r.require(&lo.close_date, lead("closeDate"), what);
+    r.require(&lo.currency, lead("currency"), what);
     check_lead_fields(req, r);
     check_forecast(req, r, true);
     if req.offer_lines.as_ref().is_none_or(Vec::is_empty) {
         r.error(
-            "offerLines",
+            FieldPath::section(Section::OfferLine),
             "a create needs at least one offer line (offerNameId, and usually amount and revenueType); none of this lead's offer-line cells is filled in",
         );
     }
     if req.customer_legal_entity.is_none() {
         for f in ["name", "city", "country"] {
             r.missing(
-                &format!("customerLegalEntity.{f}"),
+                entity(f),
                 "to identify the customer (or give customerLegalEntity.id)",
             );
         }
@@ -494,13 +482,13 @@ fn check_update(req: &LeadRequest, r: &mut Report<'_>) {
     let what = "for an update";
     if req.partner_id.is_none() && r.version == ApiVersion::V1 {
         r.error(
-            "partnerId",
+            top("partnerId"),
             format!("is required {what} in API v1 {PARTNER_ID_HELP}"),
         );
     }
     r.require(
         &req.lead_opportunity.partner_lead_opportunity_id,
-        "leadOpportunity.partnerLeadOpportunityId",
+        lead("partnerLeadOpportunityId"),
         what,
     );
     check_lead_fields(req, r);
@@ -528,7 +516,7 @@ fn check_update(req: &LeadRequest, r: &mut Report<'_>) {
         || req.partner_contacts.is_some();
     if !changes_something {
         r.warning(
-            "leadOpportunity",
+            FieldPath::section(Section::Lead),
             "the row changes nothing: every mapped field is empty".to_string(),
         );
     }
@@ -620,11 +608,11 @@ impl Duplicates {
         for (action, key, leads) in self.groups() {
             let (field, why) = match action {
                 Action::Create => (
-                    "leadOpportunity.partnerLeadOpportunityId",
+                    lead("partnerLeadOpportunityId"),
                     "3DS accepts a partnerLeadOpportunityId once, so the second create would be refused (ERR801); give each lead its own id or group the rows with settings.group_by",
                 ),
                 Action::Update => (
-                    "dsLeadOpportunityId",
+                    top("dsLeadOpportunityId"),
                     "two updates of one lead would overwrite each other; merge them into one row",
                 ),
             };
@@ -649,19 +637,5 @@ impl Duplicates {
             }
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails() {
-        assert!(looks_like_email("a.b@example.com"));
-        assert!(!looks_like_email("a.b@example"));
-        assert!(!looks_like_email("a b@example.com"));
-        assert!(!looks_like_email("@example.com"));
-        assert!(!looks_like_email("a@@example.com"));
     }
 }

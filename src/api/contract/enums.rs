@@ -6,56 +6,6 @@
 //! and suggest the closest allowed one. Lists are the complete ones of the OpenAPI file [Y]; the
 //! v1 offer-line values come from the rendered documentation [R] (REFERENCE.md §6).
 
-use std::fmt;
-
-/// Which generation of the create/update/get paths a request uses.
-///
-/// v1 is the newest source and the default everywhere: v0 create, update and get are deprecated
-/// (REFERENCE.md §0). Search and portfolio exist only as v0, whatever this says.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ApiVersion {
-    V0,
-    #[default]
-    V1,
-}
-
-impl ApiVersion {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiVersion::V0 => "v0",
-            ApiVersion::V1 => "v1",
-        }
-    }
-
-    /// Allowed `offerLines[].revenueType` values in requests of this version.
-    pub fn revenue_types(self) -> &'static [&'static str] {
-        match self {
-            ApiVersion::V0 => REVENUE_TYPE_V0,
-            ApiVersion::V1 => REVENUE_TYPE_V1,
-        }
-    }
-}
-
-impl fmt::Display for ApiVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ApiVersion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "v0" | "0" => Ok(ApiVersion::V0),
-            "v1" | "1" => Ok(ApiVersion::V1),
-            other => Err(format!("unknown API version `{other}` (expected v1 or v0)")),
-        }
-    }
-}
-
 /// `leadOpportunity.status`, in LEVERAGE order.
 pub const STATUS: &[&str] = &[
     "LEAD_OPEN",
@@ -159,24 +109,6 @@ pub const REVENUE_TYPE_V1: &[&str] = &["PxC", "YxC", "QxC"];
 /// v1 revenue types that take an offer-line `startDate`/`endDate`.
 pub const REVENUE_TYPE_V1_DATED: &[&str] = &["YxC", "QxC"];
 
-/// The values a field may take in `version`, for the fields that are enums: validation checks
-/// them, and `leadsheet template` offers them as dropdowns.
-pub fn allowed_for(
-    section: crate::mapping::fields::Section,
-    name: &str,
-    version: ApiVersion,
-) -> Option<&'static [&'static str]> {
-    use crate::mapping::fields::Section;
-    match (section, name) {
-        (Section::Lead, "status") => Some(STATUS),
-        (Section::Lead, "forecastCategory") => Some(FORECAST_CATEGORY),
-        (Section::Lead, "reasonWon") => Some(REASON_WON),
-        (Section::Lead, "reasonLost") => Some(REASON_LOST),
-        (Section::OfferLine, "revenueType") => Some(version.revenue_types()),
-        _ => None,
-    }
-}
-
 /// The defaults the server applies at creation (REFERENCE.md §7).
 pub const DEFAULT_REASON_WON: &str = "STRNG_VAL_PROP";
 pub const DEFAULT_REASON_LOST: &str = "NO_PROJECT";
@@ -200,18 +132,6 @@ pub fn forecast_category_at_creation(
                 .copied()
                 .ok_or(FORECAST_CATEGORY_OPEN_OPPY),
         },
-    }
-}
-
-/// v0 ↔ v1 revenue-type correspondence, inferred in REFERENCE.md §6.6 from the record shown
-/// once per version. Used by the sandbox to render a stored line in the reader's version.
-pub fn revenue_type_for(version: ApiVersion, stored: &str) -> &str {
-    match (version, stored) {
-        (ApiVersion::V1, "UPFRONT") => "PxC",
-        (ApiVersion::V1, "RENTAL_BOOKING") => "YxC",
-        (ApiVersion::V0, "PxC") => "UPFRONT",
-        (ApiVersion::V0, "YxC" | "QxC") => "RENTAL_BOOKING",
-        (_, other) => other,
     }
 }
 

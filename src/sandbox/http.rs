@@ -1,0 +1,199 @@
+//! Request handling in front of the operations: routing (by the contract's operations), the
+//! gateway (the key, the rate limit, injected faults and delays), reading JSON bodies, and the
+//! one dispatch function that owns the whole sequence, so that every answer, the gateway's
+//! 401/403/429 and injected faults included, is counted in one place.
+
+// Early answers travel as `Err(Response)`; they are built once per request, off any hot loop.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, header};
+use axum::response::Response;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::reply::{Answer, envelope_error, gateway, json_response, unavailable};
+use super::state::AppState;
+use super::{leads, search};
+use crate::api::contract::{ApiVersion, Operation, RouteError};
+
+/// Lets a handler close the connection its request arrived on (`--commit-then-fail`).
+#[derive(Clone, Default)]
+pub struct ConnectionKiller(Arc<Notify>);
+
+impl ConnectionKiller {
+    pub fn kill(&self) {
+        self.0.notify_one();
+    }
+
+    /// Resolves once a handler asked for the connection to be closed.
+    pub async fn killed(&self) {
+        self.0.notified().await;
+    }
+}
+
+enum Route {
+    Api(Operation, ApiVersion, Option<String>),
+    Stats,
+}
+
+fn route(method: &Method, path: &str) -> Result<Route, Response> {
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    if trimmed == "/_sandbox/stats" {
+        return if method == Method::GET {
+            Ok(Route::Stats)
+        } else {
+            Err(gateway(405, "Method not allowed"))
+        };
+    }
+    match Operation::route(method, path) {
+        Ok((op, version, id)) => Ok(Route::Api(op, version, id)),
+        Err(RouteError::NotFound) => Err(gateway(404, &format!("No operation at {trimmed}"))),
+        Err(RouteError::WrongMethod) => Err(gateway(
+            405,
+            &format!("Method {method} not allowed on {trimmed}"),
+        )),
+    }
+}
+
+/// The single entry point of the sandbox's router.
+pub async fn dispatch(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    req: Request,
+) -> Response {
+    let (op, version, id) = match route(req.method(), req.uri().path()) {
+        Err(resp) => return resp,
+        Ok(Route::Stats) => {
+            return match check_key(&state, &req) {
+                Err(resp) => resp,
+                Ok(_) => json_response(200, state.stats()),
+            };
+        }
+        Ok(Route::Api(op, version, id)) => (op, version, id),
+    };
+    let (delay, slow) = state.faults.delay();
+    if slow {
+        state.count_fault("slow");
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let resp = match gate(&state, op, &req) {
+        Err(resp) => resp,
+        Ok(()) => {
+            let killer = req.extensions().get::<ConnectionKiller>().cloned();
+            match operation(&state, op, version, id, req).await {
+                Answer::Now(resp) => resp,
+                Answer::DropConnection => {
+                    state.count(op, "dropped");
+                    if let Some(k) = killer {
+                        k.kill();
+                    }
+                    // The connection task drops this future once it sees the kill.
+                    std::future::pending::<()>().await;
+                    unreachable!("a pending future never completes")
+                }
+            }
+        }
+    };
+    state.count(op, resp.status().as_str());
+    resp
+}
+
+fn check_key(state: &AppState, req: &Request) -> Result<String, Response> {
+    let Some(key) = req.headers().get("x-api-key") else {
+        return Err(gateway(401, "Missing API key in request"));
+    };
+    match key.to_str() {
+        Ok(k) if state.config.api_keys.iter().any(|a| a == k) => Ok(k.to_string()),
+        _ => Err(gateway(403, "API Consumer Not allowed")),
+    }
+}
+
+/// The gateway in front of the operations: key, rate limit, then the 503 fault.
+fn gate(state: &AppState, op: Operation, req: &Request) -> Result<(), Response> {
+    let key = check_key(state, req)?;
+    if let Err(wait) = state.faults.take_token(&key) {
+        state.count_fault("rateLimited");
+        let mut resp = gateway(429, "Too many requests, please try again later");
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Err(resp);
+    }
+    if state.faults.fail_503() {
+        state.count_fault("fail503");
+        return Err(unavailable(state, op));
+    }
+    Ok(())
+}
+
+async fn operation(
+    state: &AppState,
+    op: Operation,
+    version: ApiVersion,
+    id: Option<String>,
+    req: Request,
+) -> Answer {
+    let id = id.unwrap_or_default();
+    match op {
+        Operation::Get => Answer::Now(leads::get(state, version, &id)),
+        Operation::Portfolio => Answer::Now(search::portfolio(
+            state,
+            req.uri().query().unwrap_or_default(),
+        )),
+        Operation::Create | Operation::Update | Operation::Search => {
+            let body = match read_json(state, op, req).await {
+                Ok(v) => v,
+                Err(resp) => return Answer::Now(resp),
+            };
+            match op {
+                Operation::Create => leads::create(state, version, &body),
+                Operation::Update => leads::update(state, version, &id, &body),
+                _ => Answer::Now(search::search(state, &body)),
+            }
+        }
+    }
+}
+
+async fn read_json(state: &AppState, op: Operation, req: Request) -> Result<Value, Response> {
+    let bad = |code: &str, message: String| envelope_error(state, op, 400, code, &message);
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    if essence != "application/json" {
+        return Err(bad(
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!(
+                "Content-Type must be application/json, not `{}`",
+                if ct.is_empty() { "(none)" } else { &ct }
+            ),
+        ));
+    }
+    let limit = state.config.max_body_bytes;
+    let bytes = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|e| {
+            bad(
+                "BODY_TOO_LARGE",
+                format!(
+                    "the request body could not be read within the limit of {limit} bytes: {e}"
+                ),
+            )
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        bad(
+            "INVALID_JSON",
+            format!(
+                "the body is not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
