@@ -211,7 +211,7 @@ fn validate(input: &Path, out: &Path) -> usize {
         spool_requests: false,
     };
     let p = pipeline::prepare(&plan).unwrap();
-    pipeline::write_results(&p, out, &[]).unwrap();
+    leadsheet::output::results::write_results(&p, out, &Default::default()).unwrap();
     p.recorder.lead_count()
 }
 

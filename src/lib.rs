@@ -13,13 +13,18 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod error;
 pub mod export;
 pub mod mapping;
+pub mod output;
 pub mod pipeline;
 pub mod problem;
 pub mod sandbox;
 pub mod sheet;
+pub mod terminal;
 pub mod validate;
+
+pub use error::Error;
 
 /// The process exit codes, documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,13 +45,10 @@ impl Exit {
     }
 }
 
-/// An error in what the user asked for (flags, mapping, settings), as opposed to a failure
-/// while doing it. `main` maps it to [`Exit::Usage`].
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
 /// Runs a parsed command line to completion and says how the process should exit.
-pub async fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
+///
+/// # Errors
+/// What stopped the command; [`Error::exit`] gives its exit code.
+pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
     commands::run(cli).await
 }

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use leadsheet::{Exit, UsageError, cli::Cli};
+use leadsheet::{Exit, cli::Cli};
 
 fn main() -> ExitCode {
     // clap's own exit code for a bad flag is 2, which leadsheet uses for rejected rows:
@@ -34,12 +34,8 @@ fn main() -> ExitCode {
     let exit = match runtime.block_on(leadsheet::run(cli)) {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("leadsheet: error: {e:#}");
-            if e.chain().any(|c| c.downcast_ref::<UsageError>().is_some()) {
-                Exit::Usage
-            } else {
-                Exit::Fatal
-            }
+            eprintln!("leadsheet: error: {}", leadsheet::error::chain(&e));
+            e.exit()
         }
     };
     // In-flight work (a sandbox, a progress bar) must not keep the process alive.

@@ -33,7 +33,7 @@ fn validate_everything(path: &std::path::Path) {
     };
     if let Ok(p) = pipeline::prepare(&plan) {
         let out = path.with_extension("results.csv");
-        let _ = pipeline::write_results(&p, &out, &[]);
+        let _ = leadsheet::output::results::write_results(&p, &out, &Default::default());
         let _ = p.valid_leads().map(|l| l.count());
     }
 }

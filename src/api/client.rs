@@ -133,6 +133,15 @@ pub enum ClientError {
     Build(String),
 }
 
+impl ClientError {
+    pub fn exit(&self) -> crate::Exit {
+        match self {
+            ClientError::BadKey => crate::Exit::Usage,
+            ClientError::Build(_) => crate::Exit::Fatal,
+        }
+    }
+}
+
 impl Client {
     /// A client whose retry waits end early when `cancel` fires.
     pub fn new(cfg: &ClientConfig, cancel: CancellationToken) -> Result<Client, ClientError> {

@@ -1,79 +1,33 @@
 //! `leadsheet get ID`: one lead's details, as readable lines or as the API's JSON.
 
-use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
-
-use super::connect::{Tuning, connect};
-use crate::Exit;
+use super::session::Session;
+use super::settings::ClientSettings;
 use crate::api::client::{CallError, Report};
 use crate::cli::{GetArgs, GlobalArgs};
+use crate::export::layout::flatten;
+use crate::{Error, Exit};
 
-/// `key: value` lines of a JSON object, nested keys dotted, lists numbered.
-pub fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, v, out);
-            }
-        }
-        serde_json::Value::Array(items) if items.iter().any(|i| i.is_object()) => {
-            for (i, item) in items.iter().enumerate() {
-                flatten(&format!("{prefix}.{}", i + 1), item, out);
-            }
-        }
-        serde_json::Value::Array(items) => {
-            let texts: Vec<String> = items
-                .iter()
-                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                .collect();
-            out.push((prefix.to_string(), texts.join("; ")));
-        }
-        serde_json::Value::Null => out.push((prefix.to_string(), String::new())),
-        serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
-}
-
-pub async fn run(global: &GlobalArgs, args: GetArgs) -> anyhow::Result<Exit> {
-    let tuning = Tuning {
-        version: args.api_version.unwrap_or_default(),
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        max_retries: 3,
-        concurrency: 1,
-        rate: None,
-    };
-    let connected = connect(
-        &args.connection,
-        tuning,
-        CancellationToken::new(),
-        global.quiet || args.json,
-    )
-    .await?;
+pub async fn run(global: &GlobalArgs, args: GetArgs) -> Result<Exit, Error> {
+    let version = args.api_version.unwrap_or_default();
+    let client = ClientSettings::single(&args.connection, version, args.timeout, 3);
+    let session = Session::connect(&client, global.quiet || args.json).await?;
+    session.on_interrupt("the request is abandoned");
     let mut report = Report::default();
-    let result = connected.client.get(&args.id, &mut report).await;
-    if let Some(sb) = connected.sandbox {
-        sb.shutdown().await;
-    }
+    let result = session.client.get(&args.id, &mut report).await;
+    session.close().await;
+    let trace = |t: Option<String>| t.map(|t| format!(" (trace id {t})")).unwrap_or_default();
     match result {
         Ok(lead) if !lead.is_object() => {
             eprintln!(
                 "leadsheet: error: cannot get `{}`: the answer holds no data.leadOpportunity{}",
                 args.id,
-                report
-                    .trace_id
-                    .map(|t| format!(" (trace id {t})"))
-                    .unwrap_or_default()
+                trace(report.trace_id)
             );
             Ok(Exit::Fatal)
         }
         Ok(lead) if args.json => {
-            println!("{}", serde_json::to_string_pretty(&lead)?);
+            let text = serde_json::to_string_pretty(&lead).unwrap_or_else(|_| lead.to_string());
+            println!("{text}");
             Ok(Exit::Success)
         }
         Ok(lead) => {
@@ -86,19 +40,16 @@ pub async fn run(global: &GlobalArgs, args: GetArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Success)
         }
         Err(e) => {
-            let trace = report
-                .trace_id
-                .map(|t| format!(" (trace id {t})"))
-                .unwrap_or_default();
             let code = e
                 .failure()
                 .and_then(|f| f.code.clone())
                 .map(|c| format!(" {c}"))
                 .unwrap_or_default();
             eprintln!(
-                "leadsheet: error: cannot get `{}`:{code} {}{trace}",
+                "leadsheet: error: cannot get `{}`:{code} {}{}",
                 args.id,
-                e.message()
+                e.message(),
+                trace(report.trace_id)
             );
             Ok(match e {
                 CallError::Rejected(_) => Exit::RowsFailed,

@@ -1,18 +1,28 @@
 //! One file per subcommand, each a thin `run` over the library, and the dispatch between them.
+//! What several commands share is not a command: [`settings`] turns flags into settings,
+//! [`session`] is the lifecycle of every online command, [`offline`] the check that `validate`
+//! and `import --dry-run` run, [`report`] the summaries. No command imports another.
 
-mod connect;
 mod export;
-pub mod get;
+mod get;
 mod import;
+mod offline;
 mod portfolio;
+mod report;
 mod sandbox;
+mod session;
+mod settings;
 mod template;
-pub mod validate;
+mod validate;
 
-use crate::Exit;
 use crate::cli::{Cli, Command};
+use crate::{Error, Exit};
 
-pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+/// Runs the command the user typed.
+///
+/// # Errors
+/// What stopped the command; [`Error::exit`] says how the process should end.
+pub async fn run(cli: Cli) -> Result<Exit, Error> {
     match cli.command {
         Command::Sandbox(args) => sandbox::run(&cli.global, args).await,
         Command::Validate(args) => validate::run(&cli.global, args).await,

@@ -3,13 +3,11 @@
 
 use std::io::Write;
 
-use anyhow::Context;
-
 use crate::cli::{GlobalArgs, SandboxArgs};
 use crate::sandbox::{self, DEMO_API_KEY, SandboxConfig};
-use crate::{Exit, UsageError};
+use crate::{Error, Exit};
 
-pub fn config_from(args: &SandboxArgs) -> SandboxConfig {
+fn config_from(args: &SandboxArgs) -> SandboxConfig {
     let api_keys = if args.api_keys.is_empty() {
         vec![DEMO_API_KEY.to_string()]
     } else {
@@ -30,23 +28,21 @@ pub fn config_from(args: &SandboxArgs) -> SandboxConfig {
     }
 }
 
-pub async fn run(global: &GlobalArgs, args: SandboxArgs) -> anyhow::Result<Exit> {
-    let config = config_from(&args);
-    let custom_keys = !args.api_keys.is_empty();
-    let handle = match sandbox::start(config, args.addr).await {
-        Ok(h) => h,
-        Err(e @ sandbox::SandboxError::Config(_)) => return Err(UsageError(e.to_string()).into()),
-        Err(e) => return Err(e).context("starting the sandbox"),
+pub async fn run(global: &GlobalArgs, args: SandboxArgs) -> Result<Exit, Error> {
+    let handle = sandbox::start(config_from(&args), args.addr).await?;
+    let stdout = |source| Error::System {
+        what: "cannot write to stdout".into(),
+        source,
     };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", handle.base_url()).context("writing to stdout")?;
-    out.flush().context("writing to stdout")?;
+    writeln!(out, "{}", handle.base_url()).map_err(stdout)?;
+    out.flush().map_err(stdout)?;
     drop(out);
     if !global.quiet {
-        let keys = if custom_keys {
-            format!("{} configured key(s)", args.api_keys.len())
-        } else {
+        let keys = if args.api_keys.is_empty() {
             format!("the demo key `{DEMO_API_KEY}`")
+        } else {
+            format!("{} configured key(s)", args.api_keys.len())
         };
         eprintln!(
             "leadsheet sandbox: API4Partners on {} accepting {keys}; {} preloaded lead(s); stats at /_sandbox/stats; Ctrl-C stops",
@@ -56,7 +52,10 @@ pub async fn run(global: &GlobalArgs, args: SandboxArgs) -> anyhow::Result<Exit>
     }
     tokio::signal::ctrl_c()
         .await
-        .context("waiting for Ctrl-C")?;
+        .map_err(|source| Error::System {
+            what: "cannot wait for Ctrl-C".into(),
+            source,
+        })?;
     handle.shutdown().await;
     Ok(Exit::Success)
 }

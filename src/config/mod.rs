@@ -116,6 +116,13 @@ pub enum ConfigError {
     NoKey(PathBuf),
 }
 
+impl ConfigError {
+    /// Every connection setting is the user's to fix.
+    pub fn exit(&self) -> crate::Exit {
+        crate::Exit::Usage
+    }
+}
+
 /// The config file's path: `--config`, `LEADSHEET_CONFIG`, else the user's config directory.
 pub fn config_path(explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = explicit {

@@ -5,43 +5,43 @@
 //! them back, so an exported file can be edited and re-imported as updates.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
 use crate::api::contract::{self, ApiVersion, FIELDS, FieldId, FieldPath, Kind, Section};
-use crate::mapping::config::{FieldSpec, MappingConfig};
+use crate::mapping::config::{FieldSpec, MappingConfig, MappingError};
 use crate::mapping::convert::date_format;
+use crate::sheet::Cell;
 
-/// A cell of an export.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Out {
-    Empty,
-    Text(String),
-    Num(f64),
-    /// A date (or date-time) cell; `bool`: date only.
-    Date(NaiveDateTime, bool),
+/// A cell of an export as CSV text: dates in ISO 8601 (date-times in UTC with milliseconds, as
+/// the API writes them), numbers as plain decimals, with a decimal comma when the mapping reads
+/// them so.
+pub fn csv_text(cell: &Cell, decimal_comma: bool) -> String {
+    match cell {
+        Cell::Float(n) => {
+            let t = crate::sheet::number_text(*n);
+            if decimal_comma {
+                t.replace('.', ",")
+            } else {
+                t
+            }
+        }
+        Cell::DateTime {
+            value,
+            date_only: true,
+        } => value.date().to_string(),
+        Cell::DateTime { value, .. } => {
+            value.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true)
+        }
+        other => other.to_text(),
+    }
 }
 
-impl Out {
-    /// As text (CSV), dates in ISO 8601.
-    pub fn text(&self, decimal_comma: bool) -> String {
-        match self {
-            Out::Empty => String::new(),
-            Out::Text(s) => s.clone(),
-            Out::Num(n) => {
-                let t = crate::sheet::number_text(*n);
-                if decimal_comma {
-                    t.replace('.', ",")
-                } else {
-                    t
-                }
-            }
-            Out::Date(d, true) => d.date().to_string(),
-            Out::Date(d, false) => d.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true),
-        }
-    }
+fn date(value: NaiveDateTime, date_only: bool) -> Cell {
+    Cell::DateTime { value, date_only }
 }
 
 /// The fields of a read-model object of `section`, in the contract's order (REFERENCE.md §5.7);
@@ -61,41 +61,41 @@ fn is_date(name: &str) -> bool {
 }
 
 /// A read-model value as a cell: lists joined, dates as dates, numbers as numbers.
-pub fn out(v: Option<&Value>, name: &str) -> Out {
+pub fn out(v: Option<&Value>, name: &str) -> Cell {
     match v {
-        None | Some(Value::Null) => Out::Empty,
-        Some(Value::String(s)) if s.is_empty() => Out::Empty,
+        None | Some(Value::Null) => Cell::Empty,
+        Some(Value::String(s)) if s.is_empty() => Cell::Empty,
         Some(Value::String(s)) if is_date(name) => {
-            parse_date(s).unwrap_or_else(|| Out::Text(s.clone()))
+            parse_date(s).unwrap_or_else(|| Cell::Text(s.clone()))
         }
-        Some(Value::String(s)) => Out::Text(s.clone()),
-        Some(Value::Number(n)) => n.as_f64().map_or(Out::Empty, Out::Num),
-        Some(Value::Bool(b)) => Out::Text(if *b { "TRUE" } else { "FALSE" }.into()),
+        Some(Value::String(s)) => Cell::Text(s.clone()),
+        Some(Value::Number(n)) => n.as_f64().map_or(Cell::Empty, Cell::Float),
+        Some(Value::Bool(b)) => Cell::Text(if *b { "TRUE" } else { "FALSE" }.into()),
         Some(Value::Array(items)) => {
             let texts: Vec<String> = items
                 .iter()
                 .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
                 .collect();
             if texts.is_empty() {
-                Out::Empty
+                Cell::Empty
             } else {
-                Out::Text(texts.join("; "))
+                Cell::Text(texts.join("; "))
             }
         }
-        Some(other) => Out::Text(other.to_string()),
+        Some(other) => Cell::Text(other.to_string()),
     }
 }
 
 /// Lenient date reading (REFERENCE.md §4.3): RFC 3339, a plain date, or nothing.
-pub fn parse_date(s: &str) -> Option<Out> {
+pub fn parse_date(s: &str) -> Option<Cell> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         let n = t.with_timezone(&Utc).naive_utc();
         let date_only = n.time() == chrono::NaiveTime::MIN;
-        return Some(Out::Date(n, date_only));
+        return Some(date(n, date_only));
     }
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
-        .map(|d| Out::Date(d.and_time(chrono::NaiveTime::MIN), true))
+        .map(|d| date(d.and_time(chrono::NaiveTime::MIN), true))
 }
 
 /// The Leads sheet's headers: every lead field, the legal entity's dotted, a total of the
@@ -115,8 +115,8 @@ pub fn lead_headers(extra: &[String]) -> Vec<String> {
     h
 }
 
-pub fn lead_row(record: &Value, extra: &[String]) -> Vec<Out> {
-    let mut row: Vec<Out> = read_names(Section::Lead)
+pub fn lead_row(record: &Value, extra: &[String]) -> Vec<Cell> {
+    let mut row: Vec<Cell> = read_names(Section::Lead)
         .iter()
         .map(|f| out(record.get(*f), f))
         .collect();
@@ -132,7 +132,7 @@ pub fn lead_row(record: &Value, extra: &[String]) -> Vec<Out> {
             .filter_map(|x| x.get("amount").and_then(Value::as_f64))
             .sum()
     });
-    row.push(total.map_or(Out::Empty, Out::Num));
+    row.push(total.map_or(Cell::Empty, Cell::Float));
     row.extend(extra.iter().map(|k| out(record.get(k), k)));
     row
 }
@@ -159,6 +159,39 @@ pub fn unknown_keys(record: &Value) -> Vec<String> {
 /// The read model's list of a repeated section.
 pub fn children(record: &Value, section: Section) -> &[Value] {
     section.read_items(record)
+}
+
+/// `key: value` lines of a read-model object, for `leadsheet get`: nested keys dotted, lists of
+/// objects numbered from 1 (`offerLines.1.amount`, the export's column spelling), lists of
+/// values joined with `; `.
+pub fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        Value::Array(items) if items.iter().any(|i| i.is_object()) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten(&format!("{prefix}.{}", i + 1), item, out);
+            }
+        }
+        Value::Array(items) => {
+            let texts: Vec<String> = items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                .collect();
+            out.push((prefix.to_string(), texts.join("; ")));
+        }
+        Value::Null => out.push((prefix.to_string(), String::new())),
+        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
 }
 
 /// How an import-layout column renders its field, mirroring how the mapping reads it.
@@ -193,16 +226,24 @@ pub struct ImportLayout {
 
 impl ImportLayout {
     /// `max_items`: the largest number of offer lines, customer and partner contacts of a lead.
+    ///
+    /// # Errors
+    /// [`MappingError::Invalid`] for a time zone or date format the mapping cannot use.
     pub fn new(
         mapping: &MappingConfig,
+        mapping_path: &Path,
         max_items: [usize; 3],
         partner_id: Option<String>,
-    ) -> Result<ImportLayout, String> {
+    ) -> Result<ImportLayout, MappingError> {
+        let invalid = |message: String| MappingError::Invalid {
+            path: mapping_path.to_path_buf(),
+            message,
+        };
         let s = &mapping.settings;
         let tz: Tz = match &s.timezone {
             Some(t) => t
                 .parse()
-                .map_err(|_| format!("settings.timezone: unknown time zone `{t}`"))?,
+                .map_err(|_| invalid(format!("settings.timezone: unknown time zone `{t}`")))?,
             None => Tz::UTC,
         };
         let default_format = s.date_format.as_ref().and_then(|f| f.0.first().cloned());
@@ -241,7 +282,7 @@ impl ImportLayout {
                     let date_format = match (kind, fmt) {
                         (Kind::DateTime | Kind::Date, Some(p)) => {
                             let f = date_format(&p)
-                                .map_err(|e| format!("{}: {e}", FieldPath::of(*field)))?;
+                                .map_err(|e| invalid(format!("{}: {e}", FieldPath::of(*field))))?;
                             Some((f.chrono_pattern().to_string(), f.has_time()))
                         }
                         _ => None,
@@ -256,7 +297,12 @@ impl ImportLayout {
                         reverse,
                         date_format,
                         tz: match &cfg.timezone {
-                            Some(t) => t.parse().map_err(|_| format!("unknown time zone `{t}`"))?,
+                            Some(t) => t.parse().map_err(|_| {
+                                invalid(format!(
+                                    "{}: unknown time zone `{t}`",
+                                    FieldPath::of(*field)
+                                ))
+                            })?,
                             None => tz,
                         },
                         separator: cfg
@@ -321,7 +367,7 @@ impl ImportLayout {
     }
 
     /// The rows of one record: one, or one per item for grouped-rows mappings.
-    pub fn rows(&self, record: &Value) -> Vec<Vec<Out>> {
+    pub fn rows(&self, record: &Value) -> Vec<Vec<Cell>> {
         let n = if self.row_per_item {
             Section::LISTS
                 .iter()
@@ -342,11 +388,11 @@ impl ImportLayout {
             .collect()
     }
 
-    fn cell(&self, record: &Value, c: &ImportColumn, row: usize) -> Out {
+    fn cell(&self, record: &Value, c: &ImportColumn, row: usize) -> Cell {
         let def = contract::field(c.field);
         let raw = match def.section {
             Section::Top if def.name == "partnerId" => {
-                return self.partner_id.clone().map_or(Out::Empty, Out::Text);
+                return self.partner_id.clone().map_or(Cell::Empty, Cell::Text);
             }
             Section::Top => record.get("dsLeadOpportunityId"),
             Section::Lead => record.get(def.name),
@@ -362,7 +408,7 @@ impl ImportLayout {
 }
 
 /// A value as the mapping would read it back.
-fn render(v: Option<&Value>, kind: Kind, r: &Render) -> Out {
+fn render(v: Option<&Value>, kind: Kind, r: &Render) -> Cell {
     let word = |s: &str| {
         r.reverse
             .get(&s.to_ascii_uppercase())
@@ -370,31 +416,31 @@ fn render(v: Option<&Value>, kind: Kind, r: &Render) -> Out {
             .unwrap_or_else(|| s.to_string())
     };
     match v {
-        None | Some(Value::Null) => Out::Empty,
-        Some(Value::String(s)) if s.is_empty() => Out::Empty,
+        None | Some(Value::Null) => Cell::Empty,
+        Some(Value::String(s)) if s.is_empty() => Cell::Empty,
         Some(Value::Array(items)) => {
             let texts: Vec<String> = items.iter().filter_map(Value::as_str).map(word).collect();
             if texts.is_empty() {
-                Out::Empty
+                Cell::Empty
             } else {
-                Out::Text(texts.join(&r.separator))
+                Cell::Text(texts.join(&r.separator))
             }
         }
-        Some(Value::Number(n)) => n.as_f64().map_or(Out::Empty, Out::Num),
+        Some(Value::Number(n)) => n.as_f64().map_or(Cell::Empty, Cell::Float),
         Some(Value::String(s)) => match (kind, &r.date_format) {
             (Kind::DateTime | Kind::Date, Some((pattern, has_time))) => match parse_date(s) {
-                Some(Out::Date(d, _)) => {
+                Some(Cell::DateTime { value: d, .. }) => {
                     let local = if *has_time {
                         d.and_utc().with_timezone(&r.tz).naive_local()
                     } else {
                         d
                     };
-                    Out::Text(local.format(pattern).to_string())
+                    Cell::Text(local.format(pattern).to_string())
                 }
-                _ => Out::Text(s.clone()),
+                _ => Cell::Text(s.clone()),
             },
-            _ => Out::Text(word(s)),
+            _ => Cell::Text(word(s)),
         },
-        Some(other) => Out::Text(other.to_string()),
+        Some(other) => Cell::Text(other.to_string()),
     }
 }

@@ -7,8 +7,8 @@
 
 pub mod criteria;
 pub mod layout;
+pub mod portfolio;
 pub mod spool;
-pub mod write;
 
 use std::collections::HashSet;
 
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::client::{CallError, Client, Report};
 use crate::api::contract::Section;
-use crate::pipeline::progress::Progress;
+use crate::terminal::Progress;
 pub use criteria::{Criteria, Window};
 
 /// Which leads to export.
@@ -28,9 +28,9 @@ pub enum Selection {
     Ids(Vec<String>),
 }
 
-/// An id that could not be exported.
+/// An id that could not be exported: a line of the Errors sheet, not an error of the run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExportError {
+pub struct Unfetched {
     pub id: String,
     pub http_status: Option<u16>,
     pub code: Option<String>,
@@ -42,7 +42,7 @@ pub struct ExportError {
 /// What the fetch stage gathered.
 pub struct Fetched {
     pub records: spool::Records,
-    pub errors: Vec<ExportError>,
+    pub errors: Vec<Unfetched>,
     /// Ids found (after de-duplication).
     pub ids: usize,
     pub searches: usize,
@@ -54,8 +54,9 @@ pub struct Fetched {
     pub stopped: Option<String>,
 }
 
+/// What stops an export (or the portfolio) before anything is written.
 #[derive(Debug, thiserror::Error)]
-pub enum ExportFailure {
+pub enum ExportError {
     #[error("search {n} of {of} failed: {message}; nothing was written, to avoid a silent gap")]
     Search {
         n: usize,
@@ -63,11 +64,26 @@ pub enum ExportFailure {
         message: String,
     },
     #[error(
+        "the portfolio page at skip={skip} failed: {message}{}; no file was written, to avoid a catalogue with a gap",
+        trace_id.as_ref().map(|t| format!(" (trace id {t})")).unwrap_or_default()
+    )]
+    Portfolio {
+        skip: usize,
+        message: String,
+        trace_id: Option<String>,
+    },
+    #[error(
         "3DS refused the API key (HTTP {status}: {message}); check LEADSHEET_API_KEY or the profile's api_key"
     )]
     Key { status: u16, message: String },
-    #[error("cannot spool the records: {0}")]
+    #[error("cannot spool the records")]
     Spool(#[from] std::io::Error),
+}
+
+impl ExportError {
+    pub fn exit(&self) -> crate::Exit {
+        crate::Exit::Fatal
+    }
 }
 
 /// Runs the searches of `criteria` (`concurrency` at a time, answers taken in order); the ids
@@ -76,7 +92,7 @@ pub async fn search_ids(
     client: &Client,
     criteria: &Criteria,
     concurrency: usize,
-) -> Result<(Vec<String>, usize), ExportFailure> {
+) -> Result<(Vec<String>, usize), ExportError> {
     let bodies = criteria.bodies();
     let total = bodies.len();
     let mut answers = Box::pin(
@@ -102,7 +118,7 @@ pub async fn search_ids(
                 }
             }
             Err(CallError::StopRun(f)) => {
-                return Err(ExportFailure::Key {
+                return Err(ExportError::Key {
                     status: f.status,
                     message: f.message,
                 });
@@ -113,7 +129,7 @@ pub async fn search_ids(
                     .and_then(|f| f.code.clone())
                     .map(|c| format!("{c}: "))
                     .unwrap_or_default();
-                return Err(ExportFailure::Search {
+                return Err(ExportError::Search {
                     n: i + 1,
                     of: total,
                     message: format!("{code}{}", e.message()),
@@ -131,7 +147,7 @@ pub async fn fetch(
     concurrency: usize,
     cancel: CancellationToken,
     progress: &mut Progress,
-) -> Result<Fetched, ExportFailure> {
+) -> Result<Fetched, ExportError> {
     let mut spool = spool::Spool::new()?;
     let mut errors = Vec::new();
     let mut max_items = [0usize; 3];
@@ -170,7 +186,7 @@ pub async fn fetch(
                 progress.advance(1, false);
             }
             Ok(_) => {
-                errors.push(ExportError {
+                errors.push(Unfetched {
                     id,
                     http_status: report.http_status,
                     code: None,
@@ -191,7 +207,7 @@ pub async fn fetch(
                     stopped.get_or_insert_with(|| m.clone());
                     stop.cancel();
                 }
-                errors.push(ExportError {
+                errors.push(Unfetched {
                     id,
                     http_status: report.http_status.or(e.failure().map(|f| f.status)),
                     code: e.failure().and_then(|f| f.code.clone()),
@@ -217,7 +233,7 @@ pub async fn fetch(
             .zip(done)
             .filter(|(_, done)| !done)
         {
-            errors.push(ExportError {
+            errors.push(Unfetched {
                 id,
                 http_status: None,
                 code: None,

@@ -240,6 +240,12 @@ pub enum MappingError {
     Invalid { path: PathBuf, message: String },
 }
 
+impl MappingError {
+    pub fn exit(&self) -> crate::Exit {
+        crate::Exit::Usage
+    }
+}
+
 impl MappingConfig {
     /// The mapping used without `--mapping`: every writable field from a column named by its
     /// API path ([`FieldPath::column`]: `leadOpportunity.name`, `customerLegalEntity.city`,

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use crate::problem::{Problem, Severity};
 use crate::sheet::RowNum;
-use crate::sheet::results::ResultRow;
 use crate::validate::Action;
 
 /// A row's (and its lead's) status in the results workbook.
@@ -52,6 +51,19 @@ impl Status {
             Status::Invalid | Status::Rejected | Status::Failed | Status::NotSubmitted
         )
     }
+}
+
+/// One row's outcome as the results file shows it.
+#[derive(Debug, Default, Clone)]
+pub struct ResultRow<'a> {
+    pub status: &'a str,
+    pub ds_id: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub http_status: Option<u16>,
+    pub error_code: Option<&'a str>,
+    pub message: Option<&'a str>,
+    pub trace_id: Option<&'a str>,
+    pub attempts: Option<u32>,
 }
 
 /// What the server said, for statuses beyond VALID/INVALID.

@@ -7,18 +7,17 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::outcome::{Recorder, Status};
-use crate::api::contract::{ApiVersion, Operation};
+use crate::api::contract::ApiVersion;
 use crate::api::model::LeadRequest;
 use crate::mapping::{self, LeadDraft, MappingConfig, MappingError, Mode, ResolveInput, Resolved};
 use crate::problem::{Problem, Subject};
-use crate::sheet::results::{ProblemLine, ResultsError, ResultsWriter};
 use crate::sheet::{
     self, CellRef, OpenSheet, ReadOptions, RowNum, SheetError, SourceInfo, column_letter,
 };
@@ -30,8 +29,6 @@ pub enum PipelineError {
     Sheet(#[from] SheetError),
     #[error(transparent)]
     Mapping(#[from] MappingError),
-    #[error(transparent)]
-    Results(#[from] ResultsError),
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,
@@ -41,20 +38,11 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
-    /// Mistakes in what the user asked for (mapping, sheet name, header row) as opposed to a
-    /// file that cannot be read or written.
-    pub fn is_usage(&self) -> bool {
+    pub fn exit(&self) -> crate::Exit {
         match self {
-            PipelineError::Mapping(_) => true,
-            PipelineError::Sheet(e) => matches!(
-                e,
-                SheetError::NoSuchSheet { .. }
-                    | SheetError::NoSuchSheetIndex { .. }
-                    | SheetError::BadHeaderRow { .. }
-                    | SheetError::UnknownEncoding(..)
-            ),
-            PipelineError::Results(ResultsError::TooManyRows { .. }) => true,
-            _ => false,
+            PipelineError::Sheet(e) => e.exit(),
+            PipelineError::Mapping(e) => e.exit(),
+            PipelineError::Write { .. } => crate::Exit::Fatal,
         }
     }
 }
@@ -112,6 +100,14 @@ impl Prepared {
 
     pub fn headers(&self) -> &[String] {
         &self.sheet.headers
+    }
+
+    /// The source again, from its first data row, for the results writer's second pass.
+    ///
+    /// # Errors
+    /// [`SheetError`] when the source (a private snapshot of it) cannot be read again.
+    pub fn reopen(&self) -> Result<OpenSheet, SheetError> {
+        self.sheet.reopen(&self.read)
     }
 
     /// Every spooled lead, in input order, read back from disk (valid when spooled; check the
@@ -195,8 +191,7 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
     if read.delimiter.is_none() {
         read.delimiter = match s.delimiter.as_deref() {
             None => None,
-            Some("\\t") | Some("tab") | Some("\t") => Some(b'\t'),
-            Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+            Some(d) if sheet::parse_delimiter(d).is_some() => sheet::parse_delimiter(d),
             Some(d) => {
                 return Err(MappingError::Invalid {
                     path: plan.mapping_path.clone(),
@@ -351,70 +346,4 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
         started,
         mapping_path: plan.mapping_path.clone(),
     })
-}
-
-/// Writes the results file by re-reading the source next to the recorded outcomes.
-pub fn write_results(
-    prepared: &Prepared,
-    out: &Path,
-    summary: &[(String, String)],
-) -> Result<(), PipelineError> {
-    let mut writer = ResultsWriter::create(out, prepared.headers(), prepared.data_rows)?;
-    let mut again = prepared.sheet.reopen(&prepared.read)?;
-    let mut idx = 0usize;
-    let mut scratch = String::new();
-    while let Some(batch) = again.next_batch() {
-        for row in batch? {
-            let view = prepared.recorder.result_row(idx, &mut scratch);
-            writer.row(&row, &view)?;
-            idx += 1;
-        }
-    }
-    let headers = prepared.headers();
-    // Streamed from the recorder: a million problems are not copied once more.
-    let lines = prepared.recorder.all_problems().map(|p| ProblemLine {
-        row: p.row,
-        cell: p.cell,
-        column: p
-            .cell
-            .and_then(|c| headers.get(c.col as usize))
-            .map_or("", String::as_str),
-        field: p.field.to_string(),
-        severity: p.severity.as_str(),
-        message: &p.message,
-    });
-    writer.finish(prepared.recorder.all_problems().count(), lines, summary)?;
-    Ok(())
-}
-
-/// Writes `--emit-requests`: one JSON object per valid lead with its method, path, rows and
-/// the exact body it would send.
-pub fn write_requests(prepared: &Prepared, path: &Path) -> Result<usize, PipelineError> {
-    let werr = |source: std::io::Error| PipelineError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut w = BufWriter::new(std::fs::File::create(path).map_err(werr)?);
-    let version = prepared.resolved.version;
-    let mut n = 0;
-    for lead in prepared.valid_leads()? {
-        let op = match lead.action {
-            Action::Create => Operation::Create,
-            Action::Update => Operation::Update,
-        };
-        let method = op.method().to_string();
-        let api_path = op.path(version, lead.ds_id.as_deref().unwrap_or_default());
-        let line = serde_json::json!({
-            "rows": lead.rows,
-            "action": lead.action,
-            "method": method,
-            "path": api_path,
-            "body": lead.body,
-        });
-        serde_json::to_writer(&mut w, &line).map_err(|e| werr(e.into()))?;
-        w.write_all(b"\n").map_err(werr)?;
-        n += 1;
-    }
-    w.flush().map_err(werr)?;
-    Ok(n)
 }

@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::outcome::{Detail, Status};
 use super::prepare::{Prepared, SpooledLead};
-use super::progress::Progress;
 use crate::api::client::{CallError, Client, Report};
 use crate::mapping::Mode;
+use crate::terminal::Progress;
 use crate::validate::Action;
 
 /// How a submission run is driven.

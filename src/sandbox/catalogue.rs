@@ -135,4 +135,16 @@ mod tests {
             .collect();
         assert_eq!(ids.len(), CATALOGUE_SIZE);
     }
+
+    #[test]
+    fn items_have_the_contract_fields() {
+        let mut keys: Vec<String> = item(0).as_object().unwrap().keys().cloned().collect();
+        let mut want: Vec<String> = crate::api::contract::PORTFOLIO_ITEM_FIELDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        keys.sort();
+        want.sort();
+        assert_eq!(keys, want);
+    }
 }

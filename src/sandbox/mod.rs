@@ -103,6 +103,15 @@ pub enum SandboxError {
     Config(String),
 }
 
+impl SandboxError {
+    pub fn exit(&self) -> crate::Exit {
+        match self {
+            SandboxError::Bind { .. } => crate::Exit::Fatal,
+            SandboxError::Config(_) => crate::Exit::Usage,
+        }
+    }
+}
+
 /// A running sandbox. Dropping it stops the server as well; `shutdown` also waits for it.
 pub struct SandboxHandle {
     addr: SocketAddr,

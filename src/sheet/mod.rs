@@ -1,4 +1,4 @@
-//! Reading the spreadsheets users have and writing the results workbook.
+//! Reading the spreadsheets users have.
 //!
 //! Every format arrives as the same stream of [`SourceRow`]s, read on a thread of its own and
 //! handed over in batches, so validation starts while the file is still being read and memory
@@ -7,7 +7,6 @@
 //! twice: the results writer re-reads the rows instead of keeping them all.
 
 pub mod delimited;
-pub mod results;
 pub mod workbook;
 
 use std::fmt;
@@ -144,6 +143,16 @@ impl std::str::FromStr for SheetSelector {
     }
 }
 
+/// A delimiter as `--delimiter` or the mapping's `settings.delimiter` gives it: one character,
+/// or `tab` (also `\t`).
+pub fn parse_delimiter(d: &str) -> Option<u8> {
+    match d {
+        "\\t" | "tab" | "\t" => Some(b'\t'),
+        d if d.len() == 1 => Some(d.as_bytes()[0]),
+        _ => None,
+    }
+}
+
 /// How to read a source; anything `None` is detected.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -214,6 +223,22 @@ pub enum SheetError {
     },
     #[error("{path}: unknown encoding `{0}`", path = .1)]
     UnknownEncoding(String, String),
+}
+
+impl SheetError {
+    /// A wrong sheet name, header row or encoding is the user's to fix (exit 3); a file that
+    /// cannot be read stops the run (exit 1).
+    pub fn exit(&self) -> crate::Exit {
+        match self {
+            SheetError::NoSuchSheet { .. }
+            | SheetError::NoSuchSheetIndex { .. }
+            | SheetError::BadHeaderRow { .. }
+            | SheetError::UnknownEncoding(..) => crate::Exit::Usage,
+            SheetError::Io { .. } | SheetError::Broken { .. } | SheetError::NoHeader { .. } => {
+                crate::Exit::Fatal
+            }
+        }
+    }
 }
 
 /// A source file's identity for the Summary sheet and messages.
@@ -756,6 +781,14 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             assert_eq!(detect_format(&path, "upload").unwrap(), *want, "case {i}");
         }
+    }
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(parse_delimiter("tab"), Some(b'\t'));
+        assert_eq!(parse_delimiter("\\t"), Some(b'\t'));
+        assert_eq!(parse_delimiter(";"), Some(b';'));
+        assert_eq!(parse_delimiter(";;"), None);
     }
 
     #[test]

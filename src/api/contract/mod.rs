@@ -312,6 +312,18 @@ impl Operation {
     }
 }
 
+/// The fields of a sales-portfolio item (REFERENCE.md §4.5), the id first, then the contract's
+/// order. Note the lowercase `is` of `salesPortfolioisOrderable`.
+pub const PORTFOLIO_ITEM_FIELDS: &[&str] = &[
+    "salesPortfolioId",
+    "salesPortfolioType",
+    "salesPortfolioInfrastructure",
+    "salesPortfolioisOrderable",
+    "salesPortfolioLevel1",
+    "salesPortfolioLevel2",
+    "salesPortfolioLevel3",
+];
+
 /// Why a request addresses no operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteError {

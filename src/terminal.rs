@@ -1,6 +1,7 @@
-//! The progress bar of a run on stderr: rows done of total, rate, ETA, failures so far. It
-//! hides itself when stderr is not a terminal (cron, CI, a pipe) and with `--quiet`, so logs
-//! stay clean.
+//! The terminal: the progress bar of a run on stderr (rows done of total, rate, ETA, failures so
+//! far). It hides itself when stderr is not a terminal (cron, CI, a pipe) and with `--quiet`, so
+//! logs stay clean. The layers that do long work (submission, export, portfolio) take a
+//! `&mut Progress` and need not know whether anyone is watching.
 
 use std::io::IsTerminal;
 
@@ -12,6 +13,14 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// A progress that shows nothing (tests, benchmarks, quiet runs).
+    pub fn hidden() -> Progress {
+        Progress {
+            bar: None,
+            failures: 0,
+        }
+    }
+
     pub fn new(total: u64, quiet: bool, label: &str) -> Progress {
         if quiet || !std::io::stderr().is_terminal() {
             return Progress {

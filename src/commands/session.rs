@@ -1,0 +1,148 @@
+//! The lifecycle every online command shares: resolve where requests go and with which key,
+//! start the in-process sandbox for `--sandbox`, build the one client; install the one Ctrl-C
+//! handler (the first stops taking work and gives what is in flight a grace period, the second
+//! quits at once); and at the end stop the sandbox. `import`, `export`, `get` and `portfolio`
+//! all run inside a [`Session`], so none of them handles these things its own way.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::settings::ClientSettings;
+use crate::Error;
+use crate::api::client::{Client, ClientConfig};
+use crate::config::{self, ApiKey, ConnectionInput, Target};
+use crate::sandbox::{self, DEMO_API_KEY, DEMO_PARTNER_ID, SandboxConfig, SandboxHandle};
+
+/// How long the requests in flight may take after Ctrl-C.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// The longest wait between attempts of one request.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+pub struct Session {
+    pub client: Client,
+    /// Where requests go, for messages and the Summary.
+    pub label: String,
+    /// The profile's partner id, or the sandbox's demo partner.
+    pub partner_fallback: Option<String>,
+    cancel: CancellationToken,
+    /// Keeps the in-process sandbox alive for the run.
+    sandbox: Option<SandboxHandle>,
+    quiet: bool,
+}
+
+impl Session {
+    /// Resolves the connection (flags, then environment, then profile), starts the sandbox if
+    /// asked, and builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for connection settings that do not work, [`Error::Sandbox`] when the
+    /// sandbox cannot start, [`Error::Client`] when the client cannot be built.
+    pub async fn connect(settings: &ClientSettings, quiet: bool) -> Result<Session, Error> {
+        let args = &settings.connection;
+        let input = ConnectionInput {
+            env: args.env,
+            base_url: args.base_url.clone(),
+            sandbox: args.sandbox,
+            profile: args.profile.clone(),
+            config: args.config.clone(),
+            api_key_env: std::env::var("LEADSHEET_API_KEY").ok().map(ApiKey::new),
+        };
+        let conn = config::resolve(&input)?;
+        let (base_url, key, sandbox, label, partner_fallback) = match conn.target {
+            Target::Sandbox => {
+                let cfg = SandboxConfig {
+                    preload: args.sandbox_preload,
+                    ..Default::default()
+                };
+                let handle = sandbox::start(cfg, "127.0.0.1:0".parse().expect("a literal address"))
+                    .await
+                    .map_err(|e| Error::from(e).context("starting the embedded sandbox"))?;
+                let url = handle.base_url();
+                if !quiet {
+                    eprintln!(
+                        "leadsheet: using the embedded sandbox at {url} (demo key, partner {DEMO_PARTNER_ID}{}); nothing leaves this machine",
+                        if args.sandbox_preload > 0 {
+                            format!(", {} preloaded leads", args.sandbox_preload)
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+                let partner = conn
+                    .partner_id
+                    .unwrap_or_else(|| DEMO_PARTNER_ID.to_string());
+                let label = format!("embedded sandbox ({url})");
+                (
+                    url,
+                    ApiKey::new(DEMO_API_KEY),
+                    Some(handle),
+                    label,
+                    Some(partner),
+                )
+            }
+            Target::Url(url) => {
+                let key = conn
+                    .api_key
+                    .ok_or_else(|| config::ConfigError::NoKey(config::config_path(None)))?;
+                (url.clone(), key, None, url, conn.partner_id)
+            }
+        };
+        let cancel = CancellationToken::new();
+        let client = Client::new(
+            &ClientConfig {
+                base_url,
+                api_key: key,
+                version: settings.version,
+                timeout: settings.timeout,
+                max_retries: settings.max_retries,
+                concurrency: settings.concurrency,
+                rate: settings.rate,
+                max_backoff: MAX_BACKOFF,
+            },
+            cancel.clone(),
+        )?;
+        Ok(Session {
+            client,
+            label,
+            partner_fallback,
+            cancel,
+            sandbox,
+            quiet,
+        })
+    }
+
+    /// Fires on the first Ctrl-C; the client's retry waits end when it does.
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Installs the Ctrl-C handler: the first press says `stopping` and cancels (work in
+    /// flight finishes within the grace period, and what was done is still written); the
+    /// second quits at once with exit code 130.
+    pub fn on_interrupt(&self, stopping: &'static str) {
+        let cancel = self.cancel.clone();
+        let quiet = self.quiet;
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            if !quiet {
+                eprintln!("\nleadsheet: stopping — {stopping} (Ctrl-C again quits at once)");
+            }
+            cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("leadsheet: quit at once; what was not written is lost");
+                std::process::exit(130);
+            }
+        });
+    }
+
+    /// Stops the in-process sandbox, if there is one.
+    pub async fn close(mut self) {
+        if let Some(sb) = self.sandbox.take() {
+            sb.shutdown().await;
+        }
+    }
+}

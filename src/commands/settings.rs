@@ -1,0 +1,333 @@
+//! What the user typed, resolved once into the settings the library takes: the input flags
+//! into an [`OfflinePlan`], the connection and sending flags into [`ClientSettings`], the export
+//! flags into a [`Selection`]. Every usage error of the command line is found here, before
+//! anything is read or sent, and named by its flag.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::Error;
+use crate::api::contract::ApiVersion;
+use crate::cli::{ConnectionArgs, ExportArgs, InputArgs, SendArgs};
+use crate::config;
+use crate::export::{self, Criteria, Selection, criteria};
+use crate::mapping::{MappingConfig, Mode};
+use crate::pipeline::OfflinePlan;
+use crate::sandbox::DEMO_PARTNER_ID;
+use crate::sheet::{ReadOptions, parse_delimiter};
+
+/// The mapping of `--mapping`, or the default layout; and the path messages name it by.
+///
+/// # Errors
+/// [`Error::Mapping`] when the file cannot be read or parsed.
+pub fn mapping(path: Option<&Path>) -> Result<(MappingConfig, PathBuf), Error> {
+    Ok(match path {
+        Some(p) => (MappingConfig::load(p)?, p.to_path_buf()),
+        None => (
+            MappingConfig::default_layout(),
+            PathBuf::from("(default layout)"),
+        ),
+    })
+}
+
+/// The offline stage's plan from the input flags. `fallback_partner_id` is the profile's (or
+/// the sandbox's) partner id, used when neither the flags nor the mapping give one.
+///
+/// # Errors
+/// [`Error::Usage`] for a flag that cannot work, [`Error::Mapping`] for a mapping that
+/// cannot be read.
+pub fn offline_plan(
+    args: &InputArgs,
+    spool_requests: bool,
+    fallback_partner_id: Option<String>,
+) -> Result<OfflinePlan, Error> {
+    let (mapping, mapping_path) = mapping(args.mapping.as_deref())?;
+    let encoding = match &args.encoding {
+        Some(label) => Some(
+            encoding_rs::Encoding::for_label(label.as_bytes()).ok_or_else(|| {
+                Error::usage(format!(
+                    "--encoding: unknown encoding `{label}` (try utf-8, windows-1252, utf-16le)"
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let delimiter = match args.delimiter.as_deref() {
+        None => None,
+        Some(d) => Some(parse_delimiter(d).ok_or_else(|| {
+            Error::usage(format!(
+                "--delimiter `{d}` must be one character (or `tab`)"
+            ))
+        })?),
+    };
+    let mode = args.mode.or(mapping.settings.mode).unwrap_or(Mode::Create);
+    let version = args
+        .api_version
+        .or(mapping.settings.api_version)
+        .unwrap_or_default();
+    Ok(OfflinePlan {
+        input: args.input.clone(),
+        read: ReadOptions {
+            sheet: args.sheet.clone(),
+            header_row: args.header_row,
+            delimiter,
+            encoding,
+        },
+        mapping,
+        mapping_path,
+        mode,
+        version,
+        partner_id: args.partner_id.clone().filter(|p| !p.trim().is_empty()),
+        fallback_partner_id,
+        spool_requests,
+    })
+}
+
+/// The partner id of the config profile (`LEADSHEET_PROFILE`, else `default`), as `import`
+/// would use it. A config file that cannot be read is only a warning here: nothing is sent.
+pub fn profile_partner_id() -> Option<String> {
+    let path = config::config_path(None);
+    let profile = std::env::var("LEADSHEET_PROFILE").ok();
+    match config::load_profile(&path, profile.as_deref()) {
+        Ok(p) => p.partner_id,
+        Err(e) => {
+            tracing::warn!("{e}");
+            None
+        }
+    }
+}
+
+/// The partner id `import --dry-run` falls back on without connecting: the profile's, or the
+/// sandbox's demo partner.
+///
+/// # Errors
+/// [`Error::Config`] when the named profile or its file cannot be read.
+pub fn offline_partner_fallback(args: &ConnectionArgs) -> Result<Option<String>, Error> {
+    let path = config::config_path(args.config.as_deref());
+    let profile = config::load_profile(&path, args.profile.as_deref())?;
+    Ok(match (profile.partner_id, args.sandbox) {
+        (Some(p), _) => Some(p),
+        (None, true) => Some(DEMO_PARTNER_ID.to_string()),
+        (None, false) => None,
+    })
+}
+
+/// `-o`, or `leads.xlsx` → `leads.results.xlsx` beside the input; stdin → `stdin.results.xlsx`.
+pub fn results_path(input: &str, output: Option<&Path>) -> PathBuf {
+    if let Some(o) = output {
+        return o.to_path_buf();
+    }
+    if input == "-" {
+        return PathBuf::from("stdin.results.xlsx");
+    }
+    let p = Path::new(input);
+    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
+    p.with_file_name(format!("{stem}.results.xlsx"))
+}
+
+/// Refuses an output path that is the input file: the results would overwrite the data.
+///
+/// # Errors
+/// [`Error::Usage`] naming the path.
+pub fn check_outputs(input: &str, outputs: &[Option<&Path>]) -> Result<(), Error> {
+    if input == "-" {
+        return Ok(());
+    }
+    let Ok(input_path) = std::fs::canonicalize(input) else {
+        return Ok(());
+    };
+    for out in outputs.iter().flatten() {
+        if std::fs::canonicalize(out).is_ok_and(|o| o == input_path) {
+            return Err(Error::usage(format!(
+                "{} is the input file: writing there would overwrite the data; choose another -o / --emit-requests path",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Everything the client of an online command is built from.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub connection: ConnectionArgs,
+    pub version: ApiVersion,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    pub concurrency: usize,
+    pub rate: Option<f64>,
+}
+
+impl ClientSettings {
+    /// The settings of `--concurrency`, `--rate`, `--max-retries` and `--timeout`.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for a `--rate` below one request an hour.
+    pub fn new(
+        connection: &ConnectionArgs,
+        send: &SendArgs,
+        version: ApiVersion,
+    ) -> Result<ClientSettings, Error> {
+        // Below one request an hour is surely a typo (and 1/rate must fit a Duration).
+        if matches!(send.rate, Some(r) if !(r.is_finite() && r >= 1.0 / 3600.0)) {
+            return Err(Error::usage(
+                "--rate must be a number of requests per second of at least 0.0003 (one an hour)",
+            ));
+        }
+        Ok(ClientSettings {
+            connection: connection.clone(),
+            version,
+            timeout: Duration::from_secs(send.timeout.max(1)),
+            max_retries: send.max_retries,
+            concurrency: usize::from(send.concurrency),
+            rate: send.rate,
+        })
+    }
+
+    /// One request at a time, no rate (get, portfolio).
+    pub fn single(
+        connection: &ConnectionArgs,
+        version: ApiVersion,
+        timeout: u64,
+        max_retries: u32,
+    ) -> ClientSettings {
+        ClientSettings {
+            connection: connection.clone(),
+            version,
+            timeout: Duration::from_secs(timeout.max(1)),
+            max_retries,
+            concurrency: 1,
+            rate: None,
+        }
+    }
+}
+
+/// Which leads an export reads, and the Summary lines that describe the choice.
+///
+/// # Errors
+/// [`Error::Usage`] for dates that cannot be read or do not make a range, and for an id file
+/// that holds no id; [`Error::Sheet`] for an id file that cannot be read.
+pub fn export_selection(args: &ExportArgs) -> Result<(Selection, Vec<(String, String)>), Error> {
+    let mut described = Vec::new();
+    let mut ids = args.ids.clone();
+    if let Some(f) = &args.ids_file {
+        let from_file = export::ids_from_file(f, &["dsLeadOpportunityId", "3DS ID", "id"])
+            .map_err(|e| Error::from(e).context(format!("reading ids from {f}")))?;
+        if from_file.is_empty() {
+            return Err(Error::usage(format!("--ids {f}: the file holds no ids")));
+        }
+        ids.extend(from_file);
+        described.push(("Ids file".to_string(), f.clone()));
+    }
+    if !ids.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|i| seen.insert(i.clone()));
+        described.push(("Ids".into(), format!("{} given", ids.len())));
+        return Ok((Selection::Ids(ids), described));
+    }
+    let now = Utc::now();
+    let mut c = Criteria::default();
+    let flag = |name: &'static str| move |m: String| Error::usage(format!("{name}: {m}"));
+    let range = match (&args.modified_since, &args.modified_from, &args.modified_to) {
+        (Some(since), _, _) => Some((
+            criteria::parse_since(since, now).map_err(flag("--modified-since"))?,
+            now,
+        )),
+        (None, Some(from), to) => {
+            let from = criteria::parse_instant(from).map_err(flag("--modified-from"))?;
+            let to = match to {
+                Some(t) => criteria::parse_instant(t).map_err(flag("--modified-to"))?,
+                None => now,
+            };
+            if from >= to {
+                return Err(Error::usage("--modified-from must be before --modified-to"));
+            }
+            Some((from, to))
+        }
+        _ => None,
+    };
+    if let Some((from, to)) = range {
+        if to.min(now) - from > criteria::MAX_RANGE {
+            return Err(Error::usage(format!(
+                "the date range from {} is longer than 20 years: check the year (a range is searched 7 days at a time)",
+                from.format("%Y-%m-%d")
+            )));
+        }
+        c.windows = criteria::windows(from, to, now);
+        if c.windows.is_empty() {
+            return Err(Error::usage(
+                "the date range lies in the future: nothing can have been modified then",
+            ));
+        }
+        let secs = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        described.push((
+            "Modified".into(),
+            format!("{} → {}", secs(from), secs(to.min(now))),
+        ));
+        described.push((
+            "Search windows".into(),
+            format!(
+                "{} (of at most 7 days)\n{}",
+                c.windows.len(),
+                export::describe_windows(&c.windows)
+            ),
+        ));
+    }
+    c.partner_lead_ids = args.partner_lead_ids.clone();
+    if let Some(f) = &args.partner_lead_ids_file {
+        let from_file = export::ids_from_file(
+            f,
+            &[
+                "partnerLeadOpportunityId",
+                "leadOpportunity.partnerLeadOpportunityId",
+            ],
+        )
+        .map_err(|e| Error::from(e).context(format!("reading partner lead ids from {f}")))?;
+        // An empty list must not quietly widen the export to every lead of the dates.
+        if from_file.is_empty() {
+            return Err(Error::usage(format!(
+                "--partner-lead-ids {f}: the file holds no ids"
+            )));
+        }
+        c.partner_lead_ids.extend(from_file);
+    }
+    if !c.partner_lead_ids.is_empty() {
+        described.push((
+            "partnerLeadOpportunityId".into(),
+            format!("{} id(s)", c.partner_lead_ids.len()),
+        ));
+    }
+    if args.unassigned {
+        c.partner_lead_ids = vec![String::new()];
+        described.push((
+            "partnerLeadOpportunityId".into(),
+            "\"\" (unassigned marketing leads)".into(),
+        ));
+    }
+    if c.windows.is_empty() && c.partner_lead_ids.is_empty() {
+        return Err(Error::usage(
+            "say which leads: --modified-since, --modified-from/--modified-to, --partner-lead-id(s), --unassigned, --id or --ids",
+        ));
+    }
+    Ok((Selection::Search(c), described))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_beside_the_input() {
+        assert_eq!(
+            results_path("dir/leads.xlsx", None),
+            PathBuf::from("dir/leads.results.xlsx")
+        );
+        assert_eq!(results_path("-", None), PathBuf::from("stdin.results.xlsx"));
+        assert_eq!(
+            results_path("leads.csv", Some(Path::new("out.csv"))),
+            PathBuf::from("out.csv")
+        );
+    }
+}
