@@ -8,8 +8,7 @@ use super::session::{GRACE, Session};
 use super::settings::{self, ClientSettings};
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::output::results::write_requests;
-use crate::pipeline::{self, RunEnd, SubmitSettings};
-use crate::terminal::Progress;
+use crate::pipeline::{RunEnd, SubmitSettings};
 use crate::{Error, Exit};
 
 pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
@@ -30,37 +29,19 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     }
     let concurrency = args.send.concurrency;
     let sendable = report::announce(global.quiet, &prepared, &session.label, concurrency);
-    session.on_interrupt("finishing the requests in flight, then writing the results");
-    let started = std::time::Instant::now();
-    let mut progress = Progress::new(sendable, global.quiet, "importing");
     let submit = SubmitSettings {
         concurrency: usize::from(concurrency),
         mode,
         grace: GRACE,
         skip_unchanged: args.skip_unchanged,
     };
-    let cancel = session.cancel_token();
-    let end = pipeline::submit(
-        &mut prepared,
-        &session.client,
-        &submit,
-        cancel,
-        &mut progress,
-    )
-    .await;
-    progress.finish();
+    let (end, took) = session.submit(&mut prepared, &submit, sendable).await;
     let exit = match &end {
         RunEnd::Stopped(_) => Exit::Fatal,
         _ => report::exit_for(&prepared),
     };
     let mut summary = report::offline("import", &prepared, mode);
-    report::sending(
-        &mut summary,
-        &session.label,
-        concurrency,
-        started.elapsed(),
-        &end,
-    );
+    report::sending(&mut summary, &session.label, concurrency, took, &end);
     session.close().await;
     let done = Finish {
         command: "import",

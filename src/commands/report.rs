@@ -175,6 +175,15 @@ pub fn print(json: bool, quiet: bool, summary: &Summary, line: &str) {
     }
 }
 
+/// Says how many leads an export found, before it fetches them.
+pub fn found(quiet: bool, ids: usize, searches: usize, server: &str) {
+    if !quiet {
+        eprintln!(
+            "leadsheet export: {ids} lead(s) found by {searches} search(es) on {server}; fetching details"
+        );
+    }
+}
+
 /// The summary of an export, up to its run's end; [`export_done`] adds what was written.
 pub fn export(
     session: &crate::commands::session::Session,

@@ -12,7 +12,9 @@ use super::settings::ClientSettings;
 use crate::Error;
 use crate::api::client::{Client, ClientConfig};
 use crate::config::{self, ApiKey, ConnectionInput, Target};
+use crate::pipeline::{self, Prepared, RunEnd, SubmitSettings};
 use crate::sandbox::{self, DEMO_API_KEY, DEMO_PARTNER_ID, SandboxConfig, SandboxHandle};
+use crate::terminal::Progress;
 
 /// How long the requests in flight may take after Ctrl-C.
 pub const GRACE: Duration = Duration::from_secs(5);
@@ -137,6 +139,23 @@ impl Session {
                 std::process::exit(130);
             }
         });
+    }
+
+    /// Sends the valid leads of `prepared` (`sendable` rows) under the Ctrl-C handler, with a
+    /// progress bar; says how the run ended and how long it took.
+    pub async fn submit(
+        &self,
+        prepared: &mut Prepared,
+        settings: &SubmitSettings,
+        sendable: u64,
+    ) -> (RunEnd, Duration) {
+        self.on_interrupt("finishing the requests in flight, then writing the results");
+        let started = std::time::Instant::now();
+        let mut progress = Progress::new(sendable, self.quiet, "importing");
+        let cancel = self.cancel.clone();
+        let end = pipeline::submit(prepared, &self.client, settings, cancel, &mut progress).await;
+        progress.finish();
+        (end, started.elapsed())
     }
 
     /// Stops the in-process sandbox, if there is one.

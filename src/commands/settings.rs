@@ -10,10 +10,11 @@ use chrono::Utc;
 
 use crate::Error;
 use crate::api::contract::ApiVersion;
-use crate::cli::{ConnectionArgs, ExportArgs, InputArgs, SendArgs};
+use crate::cli::{ConnectionArgs, ExportArgs, InputArgs, Layout, SendArgs};
 use crate::config;
 use crate::export::{self, Criteria, Selection, criteria};
 use crate::mapping::{MappingConfig, Mode};
+use crate::output::{self, Format};
 use crate::pipeline::OfflinePlan;
 use crate::sandbox::DEMO_PARTNER_ID;
 use crate::sheet::{ReadOptions, parse_delimiter};
@@ -202,6 +203,32 @@ impl ClientSettings {
             rate: None,
         }
     }
+}
+
+/// The format of an export's `-o`, and with `--layout import` the mapping whose columns it
+/// writes (the default layout without `--mapping`).
+///
+/// # Errors
+/// [`Error::Usage`] for `--mapping` without `--layout import`, [`Error::Output`] for a file
+/// name of another format, [`Error::Mapping`] for a mapping that cannot be read.
+pub fn export_output(
+    args: &ExportArgs,
+) -> Result<(Format, Option<(MappingConfig, PathBuf)>), Error> {
+    let import = args.layout == Layout::Import;
+    if args.mapping.is_some() && !import {
+        return Err(Error::usage("--mapping goes with --layout import"));
+    }
+    let (what, formats) = if import {
+        ("an import-layout export", output::export::LAYOUT_FORMATS)
+    } else {
+        ("an export", output::export::FORMATS)
+    };
+    let format = Format::choose(&args.output, what, formats, None)?;
+    let mapping = match import {
+        true => Some(mapping(args.mapping.as_deref())?),
+        false => None,
+    };
+    Ok((format, mapping))
 }
 
 /// Which leads an export reads, and the Summary lines that describe the choice.

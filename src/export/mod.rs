@@ -140,6 +140,21 @@ pub async fn search_ids(
     Ok((ids, total))
 }
 
+/// The ids a selection names: given, or found by its searches; and how many searches ran.
+///
+/// # Errors
+/// As [`search_ids`].
+pub async fn find(
+    client: &Client,
+    selection: Selection,
+    concurrency: usize,
+) -> Result<(Vec<String>, usize), ExportError> {
+    match selection {
+        Selection::Ids(ids) => Ok((ids, 0)),
+        Selection::Search(c) => search_ids(client, &c, concurrency).await,
+    }
+}
+
 /// Fetches the details of `ids` with `concurrency` requests in flight.
 pub async fn fetch(
     client: &Client,

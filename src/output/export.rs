@@ -34,14 +34,9 @@ const ERROR_HEADERS: [&str; 6] = [
     "Attempts",
 ];
 
-/// What to write: every field (reporting) or a mapping's columns (to edit and re-import).
-pub enum Layout<'a> {
-    Report,
-    Import(&'a ImportLayout),
-}
-
-/// Writes the export to `path` in `format`; for CSV and JSONL, the ids that could not be
-/// fetched go to a CSV beside it, whose path is returned.
+/// Writes the export to `path` in `format`: every field (the report), or a mapping's columns
+/// with `layout` (to edit and re-import). For CSV and JSONL, the ids that could not be fetched
+/// go to a CSV beside it, whose path is returned.
 ///
 /// # Errors
 /// [`OutputError::Write`] when a file cannot be written or the spooled records read.
@@ -49,15 +44,15 @@ pub fn write(
     path: &Path,
     format: Format,
     fetched: &Fetched,
-    layout: Layout<'_>,
+    layout: Option<&ImportLayout>,
     summary: &Summary,
 ) -> Result<Option<PathBuf>, OutputError> {
-    atomic(path, |tmp| match (&layout, format) {
-        (Layout::Report, Format::Xlsx) => report_xlsx(tmp, fetched, summary),
-        (Layout::Report, Format::Csv) => report_csv(tmp, fetched),
+    atomic(path, |tmp| match (layout, format) {
+        (None, Format::Xlsx) => report_xlsx(tmp, fetched, summary),
+        (None, Format::Csv) => report_csv(tmp, fetched),
         (_, Format::Jsonl) => jsonl(tmp, fetched),
-        (Layout::Import(l), Format::Csv) => layout_csv(tmp, fetched, l),
-        (Layout::Import(l), Format::Xlsx) => layout_xlsx(tmp, fetched, l, summary),
+        (Some(l), Format::Csv) => layout_csv(tmp, fetched, l),
+        (Some(l), Format::Xlsx) => layout_xlsx(tmp, fetched, l, summary),
     })?;
     if format == Format::Xlsx || fetched.errors.is_empty() {
         return Ok(None);
