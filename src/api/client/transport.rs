@@ -1,0 +1,169 @@
+//! The one place a request meets the network: an HTTP exchange reduced to what the attempt
+//! loop needs (the status, `Retry-After`, the body, or why there was no answer and whether the
+//! request may have reached the server). Tests put a scripted [`Fake`] here instead, so the
+//! attempt loop and the reconciliation of unknown creates are tested without a socket.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+
+use super::super::retry;
+
+/// An answer: its status, its `Retry-After`, and its body (or how reading it failed: the
+/// answer was cut off, so the request surely arrived).
+#[derive(Debug, Clone)]
+pub(super) struct Exchange {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: Result<Vec<u8>, String>,
+}
+
+/// No answer. `sent` says whether the request may have reached the server: a refused
+/// connection never did; a timeout or a dropped connection may have.
+#[derive(Debug, Clone)]
+pub(super) struct Lost {
+    pub sent: bool,
+    pub message: String,
+}
+
+#[derive(Clone)]
+pub(super) enum Transport {
+    Http(reqwest::Client),
+    #[cfg(test)]
+    Fake(std::sync::Arc<Fake>),
+}
+
+impl Transport {
+    pub async fn exchange(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        key: &HeaderValue,
+        body: Option<Vec<u8>>,
+    ) -> Result<Exchange, Lost> {
+        match self {
+            Transport::Http(http) => {
+                let mut req = http.request(method, url).header("X-API-Key", key.clone());
+                if let Some(b) = body {
+                    req = req.header(CONTENT_TYPE, "application/json").body(b);
+                }
+                let resp = req.send().await.map_err(|e| Lost {
+                    sent: retry::was_sent(&e),
+                    message: retry::describe(&e),
+                })?;
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(retry::parse_retry_after);
+                let body = resp
+                    .bytes()
+                    .await
+                    .map(|b| b.to_vec())
+                    .map_err(|e| retry::describe(&e));
+                Ok(Exchange {
+                    status,
+                    retry_after,
+                    body,
+                })
+            }
+            #[cfg(test)]
+            Transport::Fake(fake) => fake.next(method, url, body),
+        }
+    }
+}
+
+/// A scripted server for the attempt loop's tests: answers in order, and remembers what it
+/// was asked.
+#[cfg(test)]
+#[derive(Default)]
+pub(super) struct Fake {
+    script: std::sync::Mutex<std::collections::VecDeque<Result<Exchange, Lost>>>,
+    pub asked: std::sync::Mutex<Vec<(reqwest::Method, String, Option<serde_json::Value>)>>,
+}
+
+#[cfg(test)]
+impl Fake {
+    pub fn new(script: impl IntoIterator<Item = Result<Exchange, Lost>>) -> std::sync::Arc<Fake> {
+        std::sync::Arc::new(Fake {
+            script: std::sync::Mutex::new(script.into_iter().collect()),
+            asked: Default::default(),
+        })
+    }
+
+    fn next(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Exchange, Lost> {
+        let path = url
+            .split_once("//")
+            .map_or(url, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+        let body = body.and_then(|b| serde_json::from_slice(&b).ok());
+        self.asked
+            .lock()
+            .unwrap()
+            .push((method, path.to_string(), body));
+        self.script.lock().unwrap().pop_front().unwrap_or(Err(Lost {
+            sent: false,
+            message: "the script has no more answers".into(),
+        }))
+    }
+
+    /// The paths asked for, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(m, p, _)| format!("{m} {p}"))
+            .collect()
+    }
+}
+
+/// An answer with a JSON body.
+#[cfg(test)]
+pub(super) fn answer(status: u16, body: serde_json::Value) -> Result<Exchange, Lost> {
+    Ok(Exchange {
+        status,
+        retry_after: None,
+        body: Ok(serde_json::to_vec(&body).unwrap()),
+    })
+}
+
+/// No answer: a timeout or a dropped connection (`sent`), or a refused connection.
+#[cfg(test)]
+pub(super) fn lost(sent: bool) -> Result<Exchange, Lost> {
+    Err(Lost {
+        sent,
+        message: if sent {
+            "timed out"
+        } else {
+            "connection refused"
+        }
+        .into(),
+    })
+}
+
+/// A client that talks to `fake`, as `leadsheet import` would build it for a real server.
+#[cfg(test)]
+pub(super) fn fake_client(
+    script: impl IntoIterator<Item = Result<Exchange, Lost>>,
+) -> (super::Client, std::sync::Arc<Fake>) {
+    let fake = Fake::new(script);
+    let client = super::Client {
+        transport: Transport::Fake(fake.clone()),
+        base: "https://apigw.example".into(),
+        key: HeaderValue::from_static("test-key"),
+        version: super::ApiVersion::V1,
+        throttle: std::sync::Arc::new(super::Throttle::new(None, Duration::from_secs(60))),
+        max_retries: 3,
+        max_backoff: Duration::from_secs(60),
+        cancel: tokio_util::sync::CancellationToken::new(),
+        refused: Default::default(),
+        concurrency: 1,
+    };
+    (client, fake)
+}
