@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use calamine::Reader;
-use leadsheet::api::contract::ApiVersion;
-use leadsheet::mapping::{MappingConfig, Mode};
-use leadsheet::pipeline::{self, OfflinePlan};
-use leadsheet::sheet::ReadOptions;
+use leadsheet::OfflinePlan;
+use leadsheet::ReadOptions;
+use leadsheet::contract::ApiVersion;
+use leadsheet::{MappingConfig, Mode};
 
 const HEADERS: &[&str] = &[
     "CRM ID",
@@ -135,12 +135,8 @@ fn write_xlsx(path: &Path, rows: usize) {
                     ws.write_datetime_with_format(r, c, d, &date).unwrap();
                 }
                 17 => {
-                    ws.write_number(
-                        r,
-                        c,
-                        leadsheet::mapping::convert::parse_number(v, true).unwrap(),
-                    )
-                    .unwrap();
+                    ws.write_number(r, c, leadsheet::parse_number(v, true).unwrap())
+                        .unwrap();
                 }
                 _ if v.is_empty() => {}
                 _ => {
@@ -210,8 +206,8 @@ fn validate(input: &Path, out: &Path) -> usize {
         fallback_partner_id: None,
         spool_requests: false,
     };
-    let p = pipeline::prepare(&plan).unwrap();
-    leadsheet::output::results::write_results(&p, out, &Default::default()).unwrap();
+    let p = leadsheet::prepare(&plan).unwrap();
+    leadsheet::write_results(&p, out, &Default::default()).unwrap();
     p.recorder.lead_count()
 }
 

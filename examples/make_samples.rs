@@ -733,12 +733,12 @@ fn update_status(ids: &std::collections::HashMap<String, String>) {
 async fn main() {
     create_one_row();
     grouped_rows();
-    let config = leadsheet::sandbox::SandboxConfig {
+    let config = leadsheet::SandboxConfig {
         preload: 12,
         seed: 1,
         ..Default::default()
     };
-    let sandbox = leadsheet::sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+    let sandbox = leadsheet::start_sandbox(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let ids = sandbox

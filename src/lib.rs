@@ -1,30 +1,57 @@
 //! leadsheet moves Dassault Systèmes partner pipeline data between the spreadsheets sales-ops
 //! teams live in and the 3DS API4Partners sales API.
 //!
-//! The pipeline runs one way: a sheet row becomes a request (plus problems), a request becomes
-//! an outcome, outcomes become the results workbook. Each stage is a module:
-//! [`sheet`] reads and writes files, [`mapping`] turns columns into request fields,
-//! [`validate`] checks requests against the contract, [`api`] talks to the server,
-//! [`pipeline`] runs an import end to end, [`export`] runs searches into sheets, and
-//! [`sandbox`] is the embedded API4Partners server everything is tested against.
-//! [`commands`] holds one thin `run` per subcommand, [`cli`] what the user typed.
+//! The layers, bottom to top (a layer uses only the ones below it; `ARCHITECTURE.md` has a
+//! paragraph on each): `sheet` reads the files users have; `api` holds the contract's
+//! vocabulary (`api::contract`), the request models and the client; `problem` is what is wrong
+//! with a row; `mapping` turns columns into request fields; `validate` checks them against the
+//! contract; `pipeline` runs an import (prepare → submit → record) and `export` runs searches
+//! and details; `output` writes every file; `commands` holds one thin `run` per subcommand over
+//! a shared session; `cli` is what the user typed. `sandbox` stands apart: the embedded
+//! API4Partners server, sharing only the contract's vocabulary.
+//!
+//! Data flows one way: a sheet row becomes a request (plus problems), a request becomes an
+//! outcome, outcomes become the results workbook.
+//!
+//! The modules are private; what the binary, the tests and the benchmarks use is re-exported
+//! here, and that is the library's whole public face.
 
-pub mod api;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod error;
-pub mod export;
-pub mod mapping;
-pub mod output;
-pub mod pipeline;
-pub mod problem;
-pub mod sandbox;
-pub mod sheet;
-pub mod terminal;
-pub mod validate;
+mod api;
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod export;
+mod mapping;
+mod output;
+mod pipeline;
+mod problem;
+mod sandbox;
+mod sheet;
+mod terminal;
+mod validate;
 
-pub use error::Error;
+// The command line and how a run ends.
+pub use cli::Cli;
+pub use error::{Error, chain as error_chain};
+
+// The contract's vocabulary: versions, sections, operations, fields, enum values.
+pub use api::contract;
+
+// Reading sheets, mapping cells, checking rows: the offline stage, for tests and benchmarks.
+pub use mapping::{Conv, MappingConfig, Mode, date_format, normalize_header, parse_number};
+pub use output::results::write_results;
+pub use pipeline::{OfflinePlan, Prepared, prepare};
+pub use sheet::{
+    Cell, OpenSheet, ReadOptions, RowNum, SheetError, SheetSelector, SourceInfo, SourceRow,
+    number_text, open as open_sheet,
+};
+
+// The embedded API4Partners server.
+pub use sandbox::{
+    DEFAULT_MAX_BODY_BYTES, DEMO_API_KEY, DEMO_PARTNER_ID, RecordSummary, SandboxConfig,
+    SandboxError, SandboxHandle, start as start_sandbox,
+};
 
 /// The process exit codes, documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +76,6 @@ impl Exit {
 ///
 /// # Errors
 /// What stopped the command; [`Error::exit`] gives its exit code.
-pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
+pub async fn run(cli: Cli) -> Result<Exit, Error> {
     commands::run(cli).await
 }

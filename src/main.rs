@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use leadsheet::{Exit, cli::Cli};
+use leadsheet::{Cli, Exit};
 
 fn main() -> ExitCode {
     // clap's own exit code for a bad flag is 2, which leadsheet uses for rejected rows:
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let exit = match runtime.block_on(leadsheet::run(cli)) {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("leadsheet: error: {}", leadsheet::error::chain(&e));
+            eprintln!("leadsheet: error: {}", leadsheet::error_chain(&e));
             e.exit()
         }
     };

@@ -13,14 +13,6 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A progress that shows nothing (tests, benchmarks, quiet runs).
-    pub fn hidden() -> Progress {
-        Progress {
-            bar: None,
-            failures: 0,
-        }
-    }
-
     pub fn new(total: u64, quiet: bool, label: &str) -> Progress {
         if quiet || !std::io::stderr().is_terminal() {
             return Progress {
@@ -51,14 +43,6 @@ impl Progress {
             if failed {
                 b.set_message(format!("{} failed", self.failures));
             }
-        }
-    }
-
-    /// Prints a line above the bar (or plainly when there is none).
-    pub fn note(&self, line: &str) {
-        match &self.bar {
-            Some(b) => b.println(line),
-            None => eprintln!("{line}"),
         }
     }
 

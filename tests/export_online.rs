@@ -5,12 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Duration, SecondsFormat, Utc};
-use leadsheet::sandbox::SandboxConfig;
+use leadsheet::SandboxConfig;
 use serde_json::Value;
 
-use crate::import_online::{results_rows, run, s};
 use crate::util::*;
-use crate::validate_cli::sheet_text;
 
 fn jsonl_ids(path: &std::path::Path) -> BTreeSet<String> {
     std::fs::read_to_string(path)
@@ -611,7 +609,7 @@ async fn the_import_layout_follows_a_mapping() {
     .await;
     let dir = scratch();
     let out = dir.path().join("status.xlsx");
-    let mapping = crate::validate_cli::root().join("templates/update-status.toml");
+    let mapping = root().join("templates/update-status.toml");
     let o = run(
         s(&[
             "export",

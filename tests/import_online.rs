@@ -3,74 +3,12 @@
 //! a 429 storm, a server that is down and Ctrl-C each end as documented.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use calamine::{Data, Reader};
-use leadsheet::sandbox::SandboxConfig;
+use leadsheet::SandboxConfig;
 use serde_json::Value;
 
 use crate::util::*;
-use crate::validate_cli::{leadsheet, root};
-
-/// The results workbook's Results sheet as maps of header → text.
-pub fn results_rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut book =
-        calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let range = book.worksheet_range("Results").unwrap();
-    let mut rows = range.rows();
-    let header: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
-    rows.map(|r| {
-        header
-            .iter()
-            .zip(r.iter())
-            .map(|(h, c)| {
-                let v = match c {
-                    Data::Float(f) => leadsheet::sheet::number_text(*f),
-                    Data::Empty => String::new(),
-                    other => other.to_string(),
-                };
-                (h.clone(), v)
-            })
-            .collect()
-    })
-    .collect()
-}
-
-/// Runs the binary with `args`, against `base` with `key` from the environment.
-pub async fn run(args: Vec<String>, base: Option<String>, key: &str) -> Output {
-    let key = key.to_string();
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = leadsheet();
-        cmd.args(&args);
-        if let Some(b) = base {
-            cmd.args(["--base-url", &b]);
-        }
-        cmd.env("LEADSHEET_API_KEY", key)
-            .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml");
-        cmd.output().unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-pub fn s(v: &[&str]) -> Vec<String> {
-    v.iter().map(|x| x.to_string()).collect()
-}
-
-/// A CSV in the default layout with `n` valid creates (partner ids `GEN-000001`…).
-pub fn generated_csv(dir: &Path, n: usize, prefix: &str) -> PathBuf {
-    let path = dir.join(format!("{prefix}.csv"));
-    let mut text = String::from(
-        "partnerId,leadOpportunity.partnerLeadOpportunityId,leadOpportunity.name,leadOpportunity.status,leadOpportunity.closeDate,\
-leadOpportunity.currency,customerLegalEntity.name,customerLegalEntity.city,customerLegalEntity.country,offerLines.1.offerNameId,offerLines.1.amount\n",
-    );
-    for i in 1..=n {
-        text.push_str(&format!("200000000014442,{prefix}-{i:06},Lead {i},LEAD_OPEN,2026-06-01,EUR,Customer {i},Paris,France,OFFER_{},{}\n", i % 7, i * 10));
-    }
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -628,11 +566,7 @@ async fn the_api_key_never_appears_in_output() {
     assert!(!stderr(&o).contains(key));
     assert!(!std::fs::read_to_string(&jsonl).unwrap().contains(key));
     for sheet in ["Results", "Problems", "Summary"] {
-        assert!(
-            !crate::validate_cli::sheet_text(&out, sheet)
-                .join("\n")
-                .contains(key)
-        );
+        assert!(!sheet_text(&out, sheet).join("\n").contains(key));
     }
 }
 

@@ -1,16 +1,16 @@
 //! Property tests: whatever bytes a file holds and whatever text a cell holds, leadsheet
 //! answers with rows, problems or an error, never a panic.
 
-use leadsheet::api::contract::ApiVersion;
-use leadsheet::api::contract::{FIELDS, Kind};
-use leadsheet::mapping::convert::{Conv, date_format, parse_number};
-use leadsheet::mapping::{MappingConfig, Mode};
-use leadsheet::pipeline::{self, OfflinePlan};
-use leadsheet::sheet::{self, Cell, ReadOptions};
+use leadsheet::OfflinePlan;
+use leadsheet::contract::ApiVersion;
+use leadsheet::contract::{FIELDS, Kind};
+use leadsheet::{Cell, ReadOptions};
+use leadsheet::{Conv, date_format, parse_number};
+use leadsheet::{MappingConfig, Mode};
 use proptest::prelude::*;
 
 fn read_everything(path: &std::path::Path) {
-    if let Ok(mut s) = sheet::open(path.to_str().unwrap(), &ReadOptions::default()) {
+    if let Ok(mut s) = leadsheet::open_sheet(path.to_str().unwrap(), &ReadOptions::default()) {
         while let Some(batch) = s.next_batch() {
             if batch.is_err() {
                 break;
@@ -31,9 +31,9 @@ fn validate_everything(path: &std::path::Path) {
         fallback_partner_id: None,
         spool_requests: true,
     };
-    if let Ok(p) = pipeline::prepare(&plan) {
+    if let Ok(p) = leadsheet::prepare(&plan) {
         let out = path.with_extension("results.csv");
-        let _ = leadsheet::output::results::write_results(&p, &out, &Default::default());
+        let _ = leadsheet::write_results(&p, &out, &Default::default());
         let _ = p.valid_leads().map(|l| l.count());
     }
 }
@@ -106,7 +106,7 @@ proptest! {
             }
         }
         let _ = date_format(&s);
-        let _ = leadsheet::mapping::resolve::normalize_header(&s);
+        let _ = leadsheet::normalize_header(&s);
     }
 
     #[test]
@@ -114,6 +114,6 @@ proptest! {
         for f in FIELDS {
             let _ = Conv::new(f.kind).cell(&Cell::Float(x));
         }
-        let _ = leadsheet::sheet::number_text(x);
+        let _ = leadsheet::number_text(x);
     }
 }

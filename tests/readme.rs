@@ -3,12 +3,12 @@
 
 use clap::CommandFactory;
 
-use crate::validate_cli::root;
+use crate::util::*;
 
 #[test]
 fn readme_documents_every_flag() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let cli = leadsheet::cli::Cli::command();
+    let cli = leadsheet::Cli::command();
     let mut missing = vec![];
     for sub in cli.get_subcommands() {
         for arg in sub.get_arguments() {
@@ -58,7 +58,7 @@ fn readme_opens_with_the_two_commands() {
         .collect();
     let dir = crate::util::scratch();
     let results = dir.path().join("results.xlsx");
-    let mut cmd = crate::validate_cli::leadsheet();
+    let mut cmd = leadsheet();
     cmd.current_dir(root());
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -77,13 +77,13 @@ fn readme_opens_with_the_two_commands() {
         "some sample rows are wrong on purpose: {err}"
     );
     assert!(err.contains("embedded sandbox"), "{err}");
-    let rows = crate::import_online::results_rows(&results);
+    let rows = results_rows(&results);
     assert_eq!(rows.iter().filter(|r| r["Status"] == "CREATED").count(), 6);
 }
 
 #[test]
 fn readme_lists_every_enum_value() {
-    use leadsheet::api::contract::enums::*;
+    use leadsheet::contract::enums::*;
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let section = readme
         .split("## Enum values")

@@ -445,14 +445,14 @@ async fn get_unknown_id_is_error_048() {
 
 #[tokio::test]
 async fn preload_is_deterministic_and_spread_over_90_days() {
-    let config = leadsheet::sandbox::SandboxConfig {
+    let config = leadsheet::SandboxConfig {
         preload: 60,
         seed: 7,
         ..Default::default()
     };
     let a = sandbox(config.clone()).await;
     let b = sandbox(config).await;
-    let strip = |s: &leadsheet::sandbox::RecordSummary| {
+    let strip = |s: &leadsheet::RecordSummary| {
         (s.ds_id.clone(), s.partner_lead_id.clone(), s.status.clone())
     };
     let ra: Vec<_> = a.handle.records().iter().map(strip).collect();
@@ -474,7 +474,7 @@ async fn preload_is_deterministic_and_spread_over_90_days() {
             &got.body,
         );
     }
-    let other = sandbox(leadsheet::sandbox::SandboxConfig {
+    let other = sandbox(leadsheet::SandboxConfig {
         preload: 60,
         seed: 8,
         ..Default::default()
@@ -489,7 +489,7 @@ async fn preload_is_deterministic_and_spread_over_90_days() {
 
 #[tokio::test]
 async fn search_by_window_partner_ids_and_unassigned() {
-    let sb = sandbox(leadsheet::sandbox::SandboxConfig {
+    let sb = sandbox(leadsheet::SandboxConfig {
         preload: 120,
         ..Default::default()
     })
@@ -664,7 +664,7 @@ async fn portfolio_pages_through_the_whole_catalogue() {
 
 #[tokio::test]
 async fn malformed_requests_get_clear_400s() {
-    let sb = sandbox(leadsheet::sandbox::SandboxConfig {
+    let sb = sandbox(leadsheet::SandboxConfig {
         max_body_bytes: 10_000,
         ..Default::default()
     })
@@ -765,7 +765,7 @@ async fn stats_count_operations_and_partner_ids() {
 
 #[tokio::test]
 async fn patch_can_assign_a_partner_id_to_a_marketing_lead() {
-    let sb = sandbox(leadsheet::sandbox::SandboxConfig {
+    let sb = sandbox(leadsheet::SandboxConfig {
         preload: 12,
         ..Default::default()
     })

@@ -34,7 +34,7 @@ async fn sandbox_command_serves_on_port_zero() {
     let base = line.trim().to_string();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     let http = reqwest::Client::new();
-    let key = leadsheet::sandbox::DEMO_API_KEY;
+    let key = leadsheet::DEMO_API_KEY;
     let example =
         contract_json("examples-resolved/createLeadsOpportunities-request-createLeadBasic.json");
     let post = |body: Value| {

@@ -1,7 +1,7 @@
 //! Each sandbox fault produces its configured fraction for a fixed seed, and the ambiguous
 //! commit-then-fail case really stores the change.
 
-use leadsheet::sandbox::SandboxConfig;
+use leadsheet::SandboxConfig;
 use serde_json::json;
 
 use crate::util::*;
@@ -187,7 +187,7 @@ async fn invalid_fault_settings_are_refused() {
         },
     ] {
         assert!(
-            leadsheet::sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+            leadsheet::start_sandbox(config, "127.0.0.1:0".parse().unwrap())
                 .await
                 .is_err()
         );

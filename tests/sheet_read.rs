@@ -4,15 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use leadsheet::sheet::{self, Cell, ReadOptions, RowNum, SheetError, SheetSelector, SourceRow};
+use leadsheet::{Cell, ReadOptions, RowNum, SheetError, SheetSelector, SourceInfo, SourceRow};
 
 use crate::util::*;
 
 pub fn read_all(
     path: &str,
     options: &ReadOptions,
-) -> Result<(Vec<String>, Vec<SourceRow>, u64, sheet::SourceInfo), SheetError> {
-    let mut s = sheet::open(path, options)?;
+) -> Result<(Vec<String>, Vec<SourceRow>, u64, SourceInfo), SheetError> {
+    let mut s = leadsheet::open_sheet(path, options)?;
     let mut rows = vec![];
     while let Some(b) = s.next_batch() {
         rows.extend(b?);

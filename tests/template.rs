@@ -2,7 +2,6 @@
 //! offering the mapping's own words.
 
 use crate::util::*;
-use crate::validate_cli::{leadsheet, root, sheet_text};
 
 #[test]
 fn a_template_has_the_mapping_columns_and_its_words() {

@@ -1,12 +1,17 @@
-//! The test harness: an in-process sandbox with a JSON client, the contract's schemas and
-//! examples vendored in `contract/`, and scratch directories.
+//! The test harness, shared by every test module: an in-process sandbox with a JSON client,
+//! the contract's schemas and examples vendored in `contract/`, the binary as users run it,
+//! readers of the workbooks it writes, and scratch directories.
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use leadsheet::sandbox::{self, DEMO_API_KEY, SandboxConfig, SandboxHandle};
+use calamine::{Data, Reader};
+
+use leadsheet::{DEMO_API_KEY, SandboxConfig, SandboxHandle};
 use serde_json::Value;
 
 /// The vendored API contract, `contract/` in the repository.
@@ -57,7 +62,7 @@ pub struct Reply {
 }
 
 pub async fn sandbox(config: SandboxConfig) -> Sandbox {
-    let handle = sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+    let handle = leadsheet::start_sandbox(config, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("sandbox starts");
     Sandbox {
@@ -162,4 +167,96 @@ pub fn basic_create_v1() -> Value {
 /// A scratch directory removed when dropped.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("scratch dir")
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn leadsheet() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("leadsheet"));
+    c.env_remove("LEADSHEET_PARTNER_ID")
+        .env_remove("LEADSHEET_API_KEY")
+        .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml");
+    c
+}
+
+/// A workbook's sheet as lines of ` | `-separated cells.
+pub fn sheet_text(path: &Path, sheet: &str) -> Vec<String> {
+    let mut book =
+        calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let range = book.worksheet_range(sheet).unwrap();
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::Float(f) => leadsheet::number_text(*f),
+                    Data::DateTime(d) => d.as_datetime().map(|t| t.to_string()).unwrap_or_default(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect()
+}
+
+/// The results workbook's Results sheet as maps of header → text.
+pub fn results_rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut book =
+        calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let range = book.worksheet_range("Results").unwrap();
+    let mut rows = range.rows();
+    let header: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
+    rows.map(|r| {
+        header
+            .iter()
+            .zip(r.iter())
+            .map(|(h, c)| {
+                let v = match c {
+                    Data::Float(f) => leadsheet::number_text(*f),
+                    Data::Empty => String::new(),
+                    other => other.to_string(),
+                };
+                (h.clone(), v)
+            })
+            .collect()
+    })
+    .collect()
+}
+
+/// Runs the binary with `args`, against `base` with `key` from the environment.
+pub async fn run(args: Vec<String>, base: Option<String>, key: &str) -> Output {
+    let key = key.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = leadsheet();
+        cmd.args(&args);
+        if let Some(b) = base {
+            cmd.args(["--base-url", &b]);
+        }
+        cmd.env("LEADSHEET_API_KEY", key)
+            .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml");
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+pub fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// A CSV in the default layout with `n` valid creates (partner ids `GEN-000001`…).
+pub fn generated_csv(dir: &Path, n: usize, prefix: &str) -> PathBuf {
+    let path = dir.join(format!("{prefix}.csv"));
+    let mut text = String::from(
+        "partnerId,leadOpportunity.partnerLeadOpportunityId,leadOpportunity.name,leadOpportunity.status,leadOpportunity.closeDate,\
+leadOpportunity.currency,customerLegalEntity.name,customerLegalEntity.city,customerLegalEntity.country,offerLines.1.offerNameId,offerLines.1.amount\n",
+    );
+    for i in 1..=n {
+        text.push_str(&format!("200000000014442,{prefix}-{i:06},Lead {i},LEAD_OPEN,2026-06-01,EUR,Customer {i},Paris,France,OFFER_{},{}\n", i % 7, i * 10));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
 }

@@ -3,45 +3,11 @@
 //! schemas, and bad input ends with a clear message and the documented exit code.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use calamine::{Data, Reader};
 use serde_json::Value;
 
 use crate::util::*;
-
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn leadsheet() -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("leadsheet"));
-    c.env_remove("LEADSHEET_PARTNER_ID")
-        .env_remove("LEADSHEET_API_KEY")
-        .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml");
-    c
-}
-
-/// A workbook's sheet as lines of ` | `-separated cells.
-pub fn sheet_text(path: &Path, sheet: &str) -> Vec<String> {
-    let mut book =
-        calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let range = book.worksheet_range(sheet).unwrap();
-    range
-        .rows()
-        .map(|r| {
-            r.iter()
-                .map(|c| match c {
-                    Data::Empty => String::new(),
-                    Data::Float(f) => leadsheet::sheet::number_text(*f),
-                    Data::DateTime(d) => d.as_datetime().map(|t| t.to_string()).unwrap_or_default(),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join("\t")
-        })
-        .collect()
-}
 
 /// The outcome columns of Results (status onwards, without the input columns) and Problems.
 pub fn outcome_text(path: &Path) -> String {

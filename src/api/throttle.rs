@@ -117,6 +117,7 @@ impl Throttle {
         s.strikes = 0;
     }
 
+    #[cfg(test)]
     pub fn strikes(&self) -> u32 {
         self.lock().strikes
     }

@@ -33,14 +33,6 @@ impl Spool {
         Ok(())
     }
 
-    pub fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
-    }
-
     /// Ends writing; the records can then be read any number of times.
     pub fn finish(mut self) -> std::io::Result<Records> {
         self.file.flush()?;
@@ -61,10 +53,6 @@ pub struct Records {
 impl Records {
     pub fn len(&self) -> usize {
         self.index.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
     }
 
     /// Every record in id order.

@@ -8,6 +8,6 @@ pub mod prepare;
 pub mod submit;
 pub mod unchanged;
 
-pub use outcome::{Detail, Recorder, ResultRow, Status};
-pub use prepare::{OfflinePlan, PipelineError, Prepared, SpooledLead, prepare};
+pub use outcome::{ResultRow, Status};
+pub use prepare::{OfflinePlan, PipelineError, Prepared, prepare};
 pub use submit::{RunEnd, SubmitSettings, submit};

@@ -9,7 +9,7 @@
 
 mod duplicates;
 
-pub use duplicates::{DuplicateLead, Duplicates};
+pub use duplicates::Duplicates;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;

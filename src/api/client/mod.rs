@@ -175,10 +175,6 @@ impl Client {
             concurrency: u32::try_from(cfg.concurrency.max(1)).unwrap_or(u32::MAX),
         })
     }
-
-    pub fn base_url(&self) -> &str {
-        &self.base
-    }
 }
 
 impl Client {
