@@ -3,6 +3,7 @@
 
 mod util;
 
+mod architecture;
 mod export_online;
 mod import_online;
 mod props;

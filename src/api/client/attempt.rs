@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::super::contract::Operation;
-use super::super::envelope::{self, Failure};
-use super::super::retry::{self, Attempt, Verdict};
 use super::{CallError, Client, Report};
+use crate::api::contract::Operation;
+use crate::api::envelope::{self, Failure};
+use crate::api::retry::{self, Attempt, Verdict};
 
 /// One HTTP answer or transport failure, with its parsed body.
 pub(super) struct Answered {
@@ -312,8 +312,8 @@ pub(super) fn describe_attempt_short(report: &Report) -> String {
 mod tests {
     use serde_json::json;
 
-    use super::super::transport::{answer, fake_client, lost};
     use super::*;
+    use crate::api::client::transport::{answer, fake_client, lost};
 
     fn ok() -> serde_json::Value {
         json!({"info": {"success": true}, "data": {"dsLeadOpportunityId": "9YEL-1"}})

@@ -5,11 +5,11 @@
 
 use serde_json::Value;
 
-use super::super::contract::Operation;
-use super::super::envelope;
-use super::super::retry::{self, Verdict};
 use super::attempt::{Budget, describe_attempt, describe_attempt_short, failure_of};
 use super::{CallError, Client, Created, Report};
+use crate::api::contract::Operation;
+use crate::api::envelope;
+use crate::api::retry::{self, Verdict};
 
 impl Client {
     /// Creates a lead, never twice: an unknown outcome is settled by searching the
@@ -148,12 +148,12 @@ impl Client {
 mod tests {
     use serde_json::json;
 
-    use super::super::transport::{answer, fake_client, lost};
     use super::*;
+    use crate::api::client::transport::{answer, fake_client, lost};
 
     fn created(
         id: &str,
-    ) -> Result<super::super::transport::Exchange, super::super::transport::Lost> {
+    ) -> Result<crate::api::client::transport::Exchange, crate::api::client::transport::Lost> {
         answer(
             201,
             json!({"dsLeadOpportunityId": id, "info": {"success": true, "statusCode": 201}}),
@@ -162,7 +162,7 @@ mod tests {
 
     fn found(
         ids: &[&str],
-    ) -> Result<super::super::transport::Exchange, super::super::transport::Lost> {
+    ) -> Result<crate::api::client::transport::Exchange, crate::api::client::transport::Lost> {
         answer(
             200,
             json!({"info": {"success": true}, "data": [{"dsLeadOpportunityId": ids}]}),

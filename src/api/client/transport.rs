@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 
-use super::super::retry;
+use crate::api::retry;
 
 /// An answer: its status, its `Retry-After`, and its body (or how reading it failed: the
 /// answer was cut off, so the request surely arrived).

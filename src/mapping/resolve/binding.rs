@@ -8,10 +8,10 @@ use std::collections::HashMap;
 
 use chrono_tz::Tz;
 
-use super::super::config::{FieldConfig, FieldSpec, MappingError};
-use super::super::convert::{self, Conv, Value};
 use super::{Binding, ResolveInput, Source, normalize_header};
 use crate::api::contract::{self, FieldId, FieldPath, Kind, Section, enums};
+use crate::mapping::config::{FieldConfig, FieldSpec, MappingError};
+use crate::mapping::convert::{self, Conv, Value};
 use crate::sheet::column_letter;
 
 pub(super) struct Ctx<'a> {

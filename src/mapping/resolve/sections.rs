@@ -3,11 +3,11 @@
 //! (`Offer {n} Amount`: one item per group that has a filled cell), and the repeated ones read
 //! from the row itself (one item per row, gathered across a lead's rows with `group_by`).
 
-use super::super::config::{FieldSpec, MappingError};
-use super::super::convert::{Conv, Value};
 use super::binding::{Ctx, known_field, known_field_or_skip};
 use super::{Binding, ChildGroup, Source};
 use crate::api::contract::{self, FieldPath, Kind, Section};
+use crate::mapping::config::{FieldSpec, MappingError};
+use crate::mapping::convert::{Conv, Value};
 
 /// Whether a field's column names a numbered group.
 pub(super) fn uses_n(spec: &FieldSpec) -> bool {
