@@ -301,6 +301,11 @@ impl MappingConfig {
         map.insert(name.to_string(), spec);
     }
 
+    /// Reads and parses the mapping file at `path`.
+    ///
+    /// # Errors
+    /// [`MappingError::Read`] when the file cannot be read, [`MappingError::Syntax`] for TOML
+    /// that is not a mapping (with its line), [`MappingError::Invalid`] for a field given twice.
     pub fn load(path: &Path) -> Result<MappingConfig, MappingError> {
         let text = std::fs::read_to_string(path).map_err(|source| MappingError::Read {
             path: path.to_path_buf(),
@@ -309,6 +314,10 @@ impl MappingConfig {
         Self::parse(&text, path)
     }
 
+    /// Parses a mapping; `path` names it in messages.
+    ///
+    /// # Errors
+    /// As [`MappingConfig::load`], but for reading.
     pub fn parse(text: &str, path: &Path) -> Result<MappingConfig, MappingError> {
         let mut m: MappingConfig = toml::from_str(text).map_err(|e| MappingError::Syntax {
             path: path.to_path_buf(),

@@ -66,6 +66,9 @@ impl DateFormat {
 }
 
 /// Translates `DD.MM.YYYY HH:mm` style patterns (or strftime patterns containing `%`).
+///
+/// # Errors
+/// A message naming the part of the pattern that is not understood.
 pub fn date_format(pattern: &str) -> Result<DateFormat, String> {
     if pattern.contains('%') {
         let has_time = ["%H", "%I", "%M", "%S", "%T", "%R"]
@@ -213,6 +216,9 @@ impl Conv {
     }
 
     /// Converts one cell; `Ok(None)` for an empty cell.
+    ///
+    /// # Errors
+    /// A message for the row's Problems line: what the cell holds and what was expected.
     pub fn cell(&self, cell: &Cell) -> Result<Option<Value>, String> {
         match cell {
             Cell::Empty => Ok(None),
@@ -236,6 +242,9 @@ impl Conv {
     }
 
     /// Converts text (a CSV cell, a constant, a default); `Ok(None)` when blank.
+    ///
+    /// # Errors
+    /// As [`Conv::cell`].
     pub fn text(&self, raw: &str) -> Result<Option<Value>, String> {
         let s = raw.trim();
         // A leading `'` before `=`, `+`, `-` or `@` is how leadsheet's CSV files (and Excel)
@@ -382,6 +391,9 @@ fn guess_format(s: &str) -> Option<&'static str> {
 /// Parses an amount as written in a sheet: `13800`, `13,800.50`, or with decimal commas
 /// `13.800,50`. Thousands separators must sit every three digits; anything else is refused
 /// rather than guessed, so `13,5` without decimal commas is an error, not 135.
+///
+/// # Errors
+/// A message saying what is wrong with the number as written.
 pub fn parse_number(raw: &str, decimal_comma: bool) -> Result<f64, String> {
     let cleaned: String = raw
         .trim()

@@ -112,6 +112,9 @@ impl Prepared {
 
     /// Every spooled lead, in input order, read back from disk (valid when spooled; check the
     /// recorder for leads found invalid later). Owns its file, so the recorder stays free.
+    ///
+    /// # Errors
+    /// [`PipelineError::Write`] when the spool file cannot be opened again.
     pub fn spooled_leads(
         &self,
     ) -> Result<impl Iterator<Item = SpooledLead> + Send + 'static, PipelineError> {
@@ -131,6 +134,9 @@ impl Prepared {
     }
 
     /// The valid leads' bodies, in input order, skipping leads found invalid later.
+    ///
+    /// # Errors
+    /// As [`Prepared::spooled_leads`].
     pub fn valid_leads(&self) -> Result<impl Iterator<Item = SpooledLead> + '_, PipelineError> {
         Ok(self
             .spooled_leads()?
@@ -177,7 +183,13 @@ fn header_problems(headers: &[String], header_row: RowNum) -> Vec<Problem> {
     out
 }
 
-/// Reads, maps and checks every row of `plan.input`.
+/// Reads, maps and checks every row of `plan.input`. Bad rows are not errors: they are
+/// recorded with their problems.
+///
+/// # Errors
+/// [`PipelineError::Sheet`] when the input cannot be read, [`PipelineError::Mapping`] when
+/// the mapping does not fit its headers, [`PipelineError::Write`] when the requests cannot be
+/// spooled.
 pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
     let started = Utc::now();
     let mut read = plan.read.clone();

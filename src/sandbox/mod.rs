@@ -152,6 +152,10 @@ impl Drop for SandboxHandle {
 }
 
 /// Starts a sandbox on `addr` (port 0 picks a free port) inside the current tokio runtime.
+///
+/// # Errors
+/// [`SandboxError::Config`] for settings out of range, [`SandboxError::Bind`] when `addr`
+/// cannot be listened on.
 pub async fn start(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHandle, SandboxError> {
     check_config(&config)?;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -67,6 +67,9 @@ impl OpenSheet {
     }
 
     /// The same source again, from the first data row, for a second pass.
+    ///
+    /// # Errors
+    /// As [`super::open`].
     pub fn reopen(&self, options: &ReadOptions) -> Result<OpenSheet, SheetError> {
         let mut opts = options.clone();
         opts.header_row = Some(self.info.header_row.0);

@@ -174,7 +174,12 @@ impl SourceInfo {
     }
 }
 
-/// Opens `input` (a path, or `-` for stdin) for streaming.
+/// Opens `input` (a path, or `-` for stdin) for streaming: its header is read before this
+/// returns, its rows as they are asked for.
+///
+/// # Errors
+/// [`SheetError`] when the file cannot be read or is not what its name or bytes say, when the
+/// sheet asked for does not exist, or when no header row is found.
 pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError> {
     if input == "-" {
         let spool = delimited::spool_stdin()?;

@@ -115,7 +115,10 @@ pub const DEFAULT_REASON_LOST: &str = "NO_PROJECT";
 pub const DEFAULT_REVENUE_TYPE_V1: &str = "PxC";
 
 /// The forecast category the server stores for a new record, given the status and what was
-/// sent. `Err` carries the allowed values when the sent one is not allowed for that status.
+/// sent.
+///
+/// # Errors
+/// The allowed values, when the sent one is not allowed for that status (REFERENCE.md §7).
 pub fn forecast_category_at_creation(
     status: &str,
     sent: Option<&str>,

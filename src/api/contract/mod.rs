@@ -257,8 +257,12 @@ impl Operation {
         }
     }
 
-    /// The operation a request addresses, with the path's version and the lead id; `None` for
-    /// a path the contract does not have (the sandbox answers 404 or 405 then).
+    /// The operation a request addresses, with the path's version and the lead id.
+    ///
+    /// # Errors
+    /// [`RouteError::NotFound`] for a path the contract does not have,
+    /// [`RouteError::WrongMethod`] for a path it has with another method (the sandbox answers
+    /// 404 and 405).
     pub fn route(
         method: &reqwest::Method,
         path: &str,
