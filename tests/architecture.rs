@@ -286,6 +286,31 @@ fn no_file_imports_another_in_a_circle() {
     }
 }
 
+/// The files of `commands/` that are not commands: what several commands share.
+const SHARED_BY_COMMANDS: &[&str] = &["offline", "report", "session", "settings"];
+
+#[test]
+fn no_command_imports_another() {
+    let command = |m: &[String]| {
+        m.len() == 2 && m[0] == "commands" && !SHARED_BY_COMMANDS.contains(&m[1].as_str())
+    };
+    let wrong: Vec<String> = edges()
+        .into_iter()
+        .filter(|(from, _)| from.first().is_some_and(|t| t == "commands"))
+        .flat_map(|(from, targets)| {
+            targets
+                .into_keys()
+                .filter(|to| command(to))
+                .map(move |to| format!("{} → {}", show(&from), show(&to)))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "commands importing commands:\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn the_reader_sees_what_the_layers_say() {
     // The harness must see real edges, or the tests above would pass on nothing.
