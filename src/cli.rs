@@ -162,6 +162,16 @@ pub struct ImportArgs {
     /// nothing: for round trips of exported files (one more GET per update)
     #[arg(long)]
     pub skip_unchanged: bool,
+    /// Continue an import that was interrupted or killed, from its journal: settled rows are
+    /// not sent again, rows sent without an answer are searched for first
+    #[arg(long)]
+    pub resume: bool,
+    /// With --resume: continue although the input, mapping, mode or server changed
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+    /// The journal of the import (default: the results file with the extension .journal)
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
     /// Also write the JSON body of each valid lead, one per line
     #[arg(long, value_name = "FILE.jsonl")]
     pub emit_requests: Option<PathBuf>,

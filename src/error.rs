@@ -10,6 +10,7 @@ use crate::export::ExportError;
 use crate::mapping::MappingError;
 use crate::output::OutputError;
 use crate::pipeline::PipelineError;
+use crate::pipeline::journal::JournalError;
 use crate::sandbox::SandboxError;
 use crate::sheet::SheetError;
 
@@ -31,6 +32,8 @@ pub enum Error {
     Output(#[from] OutputError),
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// Flags that cannot work together or a value a flag cannot take; nothing was done.
     #[error("{0}")]
     Usage(String),
@@ -74,6 +77,7 @@ impl Error {
             Error::Export(e) => e.exit(),
             Error::Output(e) => e.exit(),
             Error::Sandbox(e) => e.exit(),
+            Error::Journal(e) => e.exit(),
             Error::Usage(_) => Exit::Usage,
             Error::System { .. } => Exit::Fatal,
             Error::Context { source, .. } => source.exit(),

@@ -308,6 +308,8 @@ async fn a_refused_key_stops_the_run() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
+    // Another results file: the first run's journal holds an import that did not finish.
+    let out = dir.path().join("k401.results.xlsx");
     let o = run(
         s(&[
             "import",
@@ -406,7 +408,8 @@ async fn upsert_updates_rows_with_an_id_and_existing_partner_ids() {
     assert_eq!(rows[2]["Status"], "CREATED");
     let got = sb.get(&format!("{V1}/{existing}")).await;
     assert_eq!(got.body["data"]["leadOpportunity"]["status"], "OPPY_OPEN");
-    // In create mode the same file's existing partner id is REJECTED with ERR801.
+    // In create mode an existing partner id is not created again: the row is EXISTS, with the
+    // id of the record 3DS holds and the create's ERR801.
     let o = run(
         s(&[
             "import",
@@ -430,8 +433,10 @@ async fn upsert_updates_rows_with_an_id_and_existing_partner_ids() {
             rows[1]["Error code"].as_str(),
             rows[1]["HTTP status"].as_str()
         ),
-        ("REJECTED", "ERR801", "400")
+        ("EXISTS", "ERR801", "400")
     );
+    assert_eq!(rows[1]["dsLeadOpportunityId"], existing);
+    assert_eq!(rows[2]["Status"], "EXISTS", "created by the upsert above");
     assert!(!rows[1]["Trace id"].is_empty());
 }
 

@@ -1,11 +1,12 @@
 //! `leadsheet import`: the offline check of `validate`, then the valid leads sent to the
-//! server, then the results workbook with every row's outcome. Ctrl-C stops sending, lets the
-//! requests in flight finish for a few seconds, and still writes the results.
+//! server under a journal, then the results workbook with every row's outcome. Ctrl-C (or
+//! SIGTERM, SIGHUP) stops sending, lets the requests in flight finish for a few seconds, and
+//! still writes the results; `--resume` continues a run that was interrupted or killed.
 
 use super::offline::{self, Finish, Outputs};
-use super::report;
 use super::session::{GRACE, Session};
 use super::settings::{self, ClientSettings};
+use super::{journal, report};
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::output::results::write_requests;
 use crate::pipeline::{RunEnd, SubmitSettings};
@@ -16,8 +17,14 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
         return dry_run(global, args).await;
     }
     let results = settings::results_path(&args.input.input, args.output.as_deref());
-    let outputs = [Some(results.as_path()), args.emit_requests.as_deref()];
+    let journal_path = journal::path(&results, args.journal.as_deref());
+    let outputs = [
+        Some(results.as_path()),
+        args.emit_requests.as_deref(),
+        Some(&journal_path),
+    ];
     settings::check_outputs(&args.input.input, &outputs)?;
+    let earlier = journal::earlier(&journal_path, &args, global.quiet)?;
     let mut plan = settings::offline_plan(&args.input, true, None)?;
     let client = ClientSettings::new(&args.connection, &args.send, plan.version)?;
     let session = Session::connect(&client, global.quiet).await?;
@@ -27,6 +34,14 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     if let Some(path) = &args.emit_requests {
         write_requests(&prepared, path)?;
     }
+    let kept = journal::open(
+        &journal_path,
+        &prepared,
+        &session.label,
+        earlier,
+        &args,
+        global.quiet,
+    )?;
     let concurrency = args.send.concurrency;
     let sendable = report::announce(global.quiet, &prepared, &session.label, concurrency);
     let submit = SubmitSettings {
@@ -35,13 +50,17 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
         grace: GRACE,
         skip_unchanged: args.skip_unchanged,
     };
-    let (end, took) = session.submit(&mut prepared, &submit, sendable).await;
+    let (end, took) = session
+        .submit(&mut prepared, kept.as_ref(), &submit, sendable)
+        .await;
     let exit = match &end {
         RunEnd::Stopped(_) => Exit::Fatal,
         _ => report::exit_for(&prepared),
     };
     let mut summary = report::offline("import", &prepared, mode);
     report::sending(&mut summary, &session.label, concurrency, took, &end);
+    let journaled = kept.is_some();
+    let complete = journal::close(kept, &end, &prepared, &mut summary)?;
     session.close().await;
     let done = Finish {
         command: "import",
@@ -52,11 +71,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
         rescue: true,
     };
     offline::finish(global, args.json, done).await?;
-    if let RunEnd::Stopped(why) = &end {
-        eprintln!(
-            "leadsheet: error: the run stopped: {why}. Rows not sent are NOT_SUBMITTED in the results."
-        );
-    }
+    report::ended(&end, journaled && !complete, &journal_path);
     Ok(exit)
 }
 

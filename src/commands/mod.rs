@@ -1,11 +1,13 @@
 //! One file per subcommand, each a thin `run` over the library, and the dispatch between them.
 //! What several commands share is not a command: [`settings`] turns flags into settings,
-//! [`session`] is the lifecycle of every online command, [`offline`] the check that `validate`
-//! and `import --dry-run` run, [`report`] the summaries. No command imports another.
+//! [`session`] is the lifecycle of every online command, [`journal`] an import's journal,
+//! [`offline`] the check that `validate` and `import --dry-run` run, [`report`] the summaries.
+//! No command imports another.
 
 mod export;
 mod get;
 mod import;
+mod journal;
 mod offline;
 mod portfolio;
 mod report;

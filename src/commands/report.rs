@@ -81,9 +81,11 @@ pub fn offline(command: &'static str, p: &Prepared, mode: Mode) -> Summary {
 /// The lines an import adds: where it sent, how, for how long, how it ended.
 pub fn sending(s: &mut Summary, server: &str, concurrency: u16, took: Duration, end: &RunEnd) {
     let (sheet, json) = match end {
-        RunEnd::Completed => ("completed".to_string(), "completed".to_string()),
-        RunEnd::Interrupted => ("interrupted (Ctrl-C)".into(), "interrupted".into()),
-        RunEnd::Stopped(why) => (format!("stopped: {why}"), format!("stopped: {why}")),
+        RunEnd::Interrupted => (
+            "interrupted (Ctrl-C, SIGTERM or SIGHUP)".into(),
+            end.describe(),
+        ),
+        _ => (end.describe(), end.describe()),
     };
     s.add("Server", Some("server"), server)
         .add("Concurrency", Some("concurrency"), u64::from(concurrency))
@@ -95,6 +97,21 @@ pub fn sending(s: &mut Summary, server: &str, concurrency: u16, took: Duration, 
         .json("sendSeconds", took.as_secs_f64().into())
         .add("Run", None, sheet)
         .json("run", json.into());
+}
+
+/// What stderr says when an import did not finish, and how to continue it.
+pub fn ended(end: &RunEnd, resumable: bool, journal: &Path) {
+    if let RunEnd::Stopped(why) = end {
+        eprintln!(
+            "leadsheet: error: the run stopped: {why}. Rows not sent are NOT_SUBMITTED in the results."
+        );
+    }
+    if resumable {
+        eprintln!(
+            "leadsheet: the import did not finish; run the same command with --resume to continue it (journal {})",
+            journal.display()
+        );
+    }
 }
 
 /// The closing lines: the results file and the exit code.

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::journal::Kept;
 use super::settings::ClientSettings;
 use crate::Error;
 use crate::api::client::{Client, ClientConfig};
 use crate::config::{self, ApiKey, ConnectionInput, Target};
-use crate::pipeline::{self, Prepared, RunEnd, SubmitSettings};
+use crate::pipeline::{self, Prepared, RunEnd, Sending, SubmitSettings};
 use crate::sandbox::{self, DEMO_API_KEY, DEMO_PARTNER_ID, SandboxConfig, SandboxHandle};
 use crate::terminal::Progress;
 
@@ -120,40 +121,50 @@ impl Session {
         self.cancel.clone()
     }
 
-    /// Installs the Ctrl-C handler: the first press says `stopping` and cancels (work in
-    /// flight finishes within the grace period, and what was done is still written); the
-    /// second quits at once with exit code 130.
+    /// Installs the one interrupt handler. Ctrl-C, SIGTERM (a service manager stopping the
+    /// job) and SIGHUP (a closed terminal or SSH session) all do the same: the first says
+    /// `stopping` and cancels (work in flight finishes within the grace period, and what was
+    /// done is still written); a second quits at once with exit code 130.
     pub fn on_interrupt(&self, stopping: &'static str) {
         let cancel = self.cancel.clone();
         let quiet = self.quiet;
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_err() {
+            let Some(mut signals) = Signals::new() else {
                 return;
-            }
+            };
+            let Some(what) = signals.next().await else {
+                return;
+            };
             if !quiet {
-                eprintln!("\nleadsheet: stopping — {stopping} (Ctrl-C again quits at once)");
+                eprintln!("\nleadsheet: {what}: stopping — {stopping} (again quits at once)");
             }
             cancel.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if signals.next().await.is_some() {
                 eprintln!("leadsheet: quit at once; what was not written is lost");
                 std::process::exit(130);
             }
         });
     }
 
-    /// Sends the valid leads of `prepared` (`sendable` rows) under the Ctrl-C handler, with a
-    /// progress bar; says how the run ended and how long it took.
+    /// Sends the valid leads of `prepared` (`sendable` rows) under the interrupt handler, with
+    /// a progress bar, writing `kept`'s journal; says how the run ended and how long it took.
     pub async fn submit(
         &self,
         prepared: &mut Prepared,
+        kept: Option<&Kept>,
         settings: &SubmitSettings,
         sendable: u64,
     ) -> (RunEnd, Duration) {
         self.on_interrupt("finishing the requests in flight, then writing the results");
         let started = std::time::Instant::now();
         let mut progress = Progress::new(sendable, self.quiet, "importing");
+        let sending = Sending {
+            client: &self.client,
+            journal: kept.map(|k| &k.journal),
+            resumed: kept.and_then(|k| k.resumed.as_ref()),
+        };
         let cancel = self.cancel.clone();
-        let end = pipeline::submit(prepared, &self.client, settings, cancel, &mut progress).await;
+        let end = pipeline::submit(prepared, &sending, settings, cancel, &mut progress).await;
         progress.finish();
         (end, started.elapsed())
     }
@@ -162,6 +173,45 @@ impl Session {
     pub async fn close(mut self) {
         if let Some(sb) = self.sandbox.take() {
             sb.shutdown().await;
+        }
+    }
+}
+
+/// The signals that interrupt a run: Ctrl-C everywhere, and SIGTERM and SIGHUP on Unix.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Option<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Some(Signals {
+                term: signal(SignalKind::terminate()).ok()?,
+                hup: signal(SignalKind::hangup()).ok()?,
+            })
+        }
+        #[cfg(not(unix))]
+        Some(Signals {})
+    }
+
+    /// The next interrupt, by name; `None` when signals can no longer be received.
+    async fn next(&mut self) -> Option<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r.ok().map(|()| "Ctrl-C"),
+                s = self.term.recv() => s.map(|()| "SIGTERM"),
+                s = self.hup.recv() => s.map(|()| "SIGHUP"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
         }
     }
 }

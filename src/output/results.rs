@@ -38,7 +38,7 @@ pub const FORMATS: &[Format] = &[Format::Xlsx, Format::Csv];
 fn tone(status: &str) -> Tone {
     match status {
         "VALID" | "CREATED" | "UPDATED" => Tone::Good,
-        "UNCHANGED" => Tone::Same,
+        "UNCHANGED" | "EXISTS" => Tone::Same,
         "INVALID" | "REJECTED" | "FAILED" => Tone::Bad,
         "NOT_SUBMITTED" => Tone::Pending,
         _ => Tone::Plain,
@@ -435,6 +435,7 @@ mod tests {
             Status::Created,
             Status::Updated,
             Status::Unchanged,
+            Status::Exists,
             Status::Rejected,
             Status::Failed,
             Status::NotSubmitted,

@@ -11,7 +11,9 @@ use crate::sheet::RowNum;
 use crate::validate::Action;
 
 /// A row's (and its lead's) status in the results workbook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     /// Checked offline, nothing wrong (validate, dry run).
@@ -22,6 +24,9 @@ pub enum Status {
     Updated,
     /// An update that would change nothing (the record already holds these values).
     Unchanged,
+    /// A create of a partnerLeadOpportunityId 3DS already holds (ERR801): the row shows the
+    /// existing record's id. Not a failure: the lead is there (a re-run, or an earlier import).
+    Exists,
     /// The server refused it (400, 406, ERR801 in create mode); final.
     Rejected,
     /// It could not be completed (retries exhausted, server down, unknown outcome).
@@ -38,6 +43,7 @@ impl Status {
             Status::Created => "CREATED",
             Status::Updated => "UPDATED",
             Status::Unchanged => "UNCHANGED",
+            Status::Exists => "EXISTS",
             Status::Rejected => "REJECTED",
             Status::Failed => "FAILED",
             Status::NotSubmitted => "NOT_SUBMITTED",

@@ -1,7 +1,7 @@
-//! `import --skip-unchanged`: whether an update body would change nothing in the record 3DS
-//! holds, so that the PATCH can be skipped (UNCHANGED). A round trip of a few thousand exported
-//! leads where a dozen were edited then touches a dozen, and the others keep their
-//! modifiedDate.
+//! What an update would change in the record 3DS holds. `import --skip-unchanged` skips the
+//! PATCH when the answer is nothing (UNCHANGED): a round trip of a few thousand exported leads
+//! where a dozen were edited then touches a dozen, and the others keep their modifiedDate. An
+//! upsert that meets an existing record (ERR801) sends only what differs.
 //!
 //! The comparison is between the write model (the PATCH body) and the read model of a GET,
 //! which nests differently (REFERENCE.md §5.7): offerLines and customerLegalEntity sit inside
@@ -19,25 +19,56 @@ use serde_json::Value;
 
 use crate::api::contract::Section;
 
-/// True when every value `body` sets is already the record's. `record` is the read model's
-/// `leadOpportunity`.
-pub fn unchanged(body: &Value, record: &Value) -> bool {
+/// The part of the update `body` that would change the record, or `None` when every value it
+/// sets is already the record's. `record` is the read model's `leadOpportunity`. What is kept:
+/// `partnerId` and `leadOpportunity.partnerLeadOpportunityId` (an update names its lead), the
+/// lead fields that differ, the whole legal entity when any of its fields differs (the update
+/// schema wants its name, city and country together), and every list that differs, whole (a
+/// PATCH replaces lists).
+pub fn changes(body: &Value, record: &Value) -> Option<Value> {
     let Some(body) = body.as_object() else {
-        return false;
+        return Some(body.clone());
     };
-    body.iter().all(|(key, sent)| match key.as_str() {
-        // Who sends it, not a value of the lead.
-        "partnerId" => true,
-        // Partial updates: the fields sent, and only those, must be equal.
-        "leadOpportunity" => fields_equal(sent, Some(record)),
-        "customerLegalEntity" => fields_equal(sent, record.get("customerLegalEntity")),
-        // Lists are replaced whole by a PATCH (REFERENCE.md §6): a stored item's field that
-        // the row leaves out would be lost, so it counts too.
-        "offerLines" => lists_equal(sent, record, Section::OfferLine),
-        "customerContacts" => lists_equal(sent, record, Section::CustomerContact),
-        "partnerContacts" => lists_equal(sent, record, Section::PartnerContact),
-        _ => false,
-    })
+    let mut out = serde_json::Map::new();
+    let mut changed = false;
+    for (key, sent) in body {
+        let differs = match key.as_str() {
+            // Who sends it, not a value of the lead.
+            "partnerId" => {
+                out.insert(key.clone(), sent.clone());
+                continue;
+            }
+            "leadOpportunity" => {
+                let Some(fields) = sent.as_object() else {
+                    out.insert(key.clone(), sent.clone());
+                    changed = true;
+                    continue;
+                };
+                let mut lo = serde_json::Map::new();
+                for (k, v) in fields {
+                    let differs = !same_value(k, v, record.get(k).unwrap_or(&Value::Null));
+                    changed |= differs;
+                    if differs || k == "partnerLeadOpportunityId" {
+                        lo.insert(k.clone(), v.clone());
+                    }
+                }
+                out.insert(key.clone(), Value::Object(lo));
+                continue;
+            }
+            "customerLegalEntity" => !fields_equal(sent, record.get("customerLegalEntity")),
+            // Lists are replaced whole by a PATCH (REFERENCE.md §6): a stored item's field that
+            // the row leaves out would be lost, so it counts too.
+            "offerLines" => !lists_equal(sent, record, Section::OfferLine),
+            "customerContacts" => !lists_equal(sent, record, Section::CustomerContact),
+            "partnerContacts" => !lists_equal(sent, record, Section::PartnerContact),
+            _ => true,
+        };
+        if differs {
+            out.insert(key.clone(), sent.clone());
+            changed = true;
+        }
+    }
+    changed.then_some(Value::Object(out))
 }
 
 /// Every field of the object `sent` equals the same field of `stored`.
@@ -149,7 +180,25 @@ mod tests {
             "offerLines": [{"offerNameId": "O1", "amount": 13800.0, "startDate": "2026-07-01"}],
             "customerContacts": [{"email": "a@b.com", "firstName": "A", "lastName": "B"}]
         });
-        assert!(unchanged(&body, &record()));
+        assert!(changes(&body, &record()).is_none());
+    }
+
+    #[test]
+    fn only_what_differs_is_sent() {
+        let body = json!({
+            "partnerId": "200000000014442",
+            "leadOpportunity": {"partnerLeadOpportunityId": "CRM-1", "status": "WON", "closeDate": "2026-06-01"},
+            "customerLegalEntity": {"name": "ACME", "city": "Lyon", "country": "France"},
+            "offerLines": [{"offerNameId": "O1", "amount": 13800, "startDate": "2026-07-01"}],
+        });
+        assert_eq!(
+            changes(&body, &record()).unwrap(),
+            json!({
+                "partnerId": "200000000014442",
+                "leadOpportunity": {"partnerLeadOpportunityId": "CRM-1", "status": "WON"},
+                "customerLegalEntity": {"name": "ACME", "city": "Lyon", "country": "France"},
+            })
+        );
     }
 
     #[test]
@@ -170,7 +219,7 @@ mod tests {
             json!({"leadOpportunity": {}, "partnerContacts": [{"salesRepEmail": "r@x.com"}]}),
             json!({"leadOpportunity": {}, "somethingNew": 1}),
         ] {
-            assert!(!unchanged(&body, &record()), "{body}");
+            assert!(changes(&body, &record()).is_some(), "{body}");
         }
     }
 }

@@ -149,12 +149,13 @@ pub fn resolve(input: &ResolveInput<'_>) -> Result<Resolved, MappingError> {
         group_by,
         headers: input.headers.to_vec(),
     };
+    // An upsert without the 3DS id creates each row, and updates the record 3DS already holds
+    // under its partnerLeadOpportunityId (ERR801): only an update needs the id.
     let ds_id = contract::field_id(Section::Top, "dsLeadOpportunityId");
-    if input.mode != Mode::Create && !resolved.is_mapped(ds_id) {
-        return Err(ctx.err(format!(
-            "{} mode needs the 3DS id of each lead: map `dsLeadOpportunityId` to a column",
-            input.mode.as_str()
-        )));
+    if input.mode == Mode::Update && !resolved.is_mapped(ds_id) {
+        return Err(ctx.err(
+            "update mode needs the 3DS id of each lead: map `dsLeadOpportunityId` to a column (or use --mode upsert, which finds leads by their partnerLeadOpportunityId)".into(),
+        ));
     }
     Ok(resolved)
 }

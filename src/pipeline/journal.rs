@@ -1,0 +1,636 @@
+//! The import's journal: what makes a killed import lose nothing. Every lead about to be sent
+//! is written down and made durable (fsynced) *before* its request goes out, and every outcome
+//! after it comes back; a crash (`kill -9`, a closed laptop, the OOM killer) then leaves at most
+//! the requests in flight uncertain, and `--resume` settles those by a search before anything
+//! is sent again.
+//!
+//! The file is JSON lines, beside the results (`leads.results.journal`) or where `--journal`
+//! says: a header for every run (what was imported, with which mapping, mode, API version and
+//! server; never the key), then `sent` and `done` events keyed by the lead's own id
+//! (partnerLeadOpportunityId for a create, dsLeadOpportunityId for an update) and a digest of
+//! the body it sends, then an `end` event. Writes go through one thread that gathers the events
+//! waiting and makes them durable together (a group commit: one fsync for all the requests that
+//! started meanwhile), so the cost is an fsync per batch, not per lead.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::outcome::{Detail, Status};
+use super::prepare::SpooledLead;
+use crate::validate::Action;
+
+/// The journal's format; a file of another version is refused rather than misread.
+pub const FORMAT: u32 = 1;
+
+/// What a run imports; a resumed run must import the same (unless `--force`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Header {
+    pub journal: u32,
+    pub leadsheet: String,
+    pub started: String,
+    pub input: String,
+    pub input_sha256: String,
+    pub mapping: String,
+    pub mapping_sha256: String,
+    pub mode: String,
+    pub api_version: String,
+    pub base_url: String,
+}
+
+impl Header {
+    /// What differs between the journal's run and this one, for the message that refuses it.
+    pub fn changes(&self, now: &Header) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |what: &str, was: &str, is: &str| {
+            if was != is {
+                out.push(format!("{what} was `{was}`, is `{is}`"));
+            }
+        };
+        check("the input's SHA-256", &self.input_sha256, &now.input_sha256);
+        check(
+            "the mapping's SHA-256",
+            &self.mapping_sha256,
+            &now.mapping_sha256,
+        );
+        check("the mode", &self.mode, &now.mode);
+        check("the API version", &self.api_version, &now.api_version);
+        check("the server", &self.base_url, &now.base_url);
+        out
+    }
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+enum Event {
+    Run(Header),
+    Sent(Sent),
+    Done(Done),
+    End(End),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Sent {
+    lead: usize,
+    rows: Vec<u32>,
+    key: String,
+    digest: String,
+}
+
+/// A lead's outcome as the journal keeps it: enough to write its results row again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Done {
+    lead: usize,
+    key: String,
+    digest: String,
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    ds_lead_opportunity_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    trace_id: Option<String>,
+    attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct End {
+    at: String,
+    run: String,
+    /// Every lead sent has a final outcome: nothing is left for `--resume`.
+    complete: bool,
+}
+
+/// The key a lead is journaled by: its own id, with what it does.
+pub fn key(lead: &SpooledLead) -> String {
+    match lead.action {
+        Action::Create => format!(
+            "create:{}",
+            lead.body
+                .lead_opportunity
+                .partner_lead_opportunity_id
+                .as_deref()
+                .unwrap_or_default()
+        ),
+        Action::Update => format!("update:{}", lead.ds_id.as_deref().unwrap_or_default()),
+    }
+}
+
+/// A digest of the body a lead sends: an outcome applies again only to the same body.
+pub fn digest(lead: &SpooledLead) -> String {
+    use sha2::Digest;
+    let bytes = serde_json::to_vec(&lead.body).unwrap_or_default();
+    crate::sheet::hex(&sha2::Sha256::digest(&bytes)[..12])
+}
+
+/// Whether an outcome is final: the lead is not sent again on `--resume`. A failure or a
+/// lead not sent is tried again.
+pub fn is_final(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Created | Status::Updated | Status::Unchanged | Status::Rejected | Status::Exists
+    )
+}
+
+/// What a journal says of a lead.
+#[derive(Debug, Clone)]
+pub enum Known {
+    /// Its final outcome.
+    Final(Status, Detail),
+    /// Sent without a final outcome: it may or may not have been applied.
+    Uncertain,
+}
+
+/// A journal as read back.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// The last run's header.
+    pub header: Option<Header>,
+    /// By key: the body's digest and what is known.
+    leads: HashMap<String, (String, Known)>,
+    /// The last run ended, and left nothing to resume.
+    pub complete: bool,
+    /// Lines that could not be read (a line cut short by a crash is expected at the end).
+    pub unreadable: usize,
+}
+
+impl Recorded {
+    /// What the journal knows of `lead`, if its body is the one journaled.
+    pub fn known(&self, lead: &SpooledLead) -> Option<&Known> {
+        self.leads
+            .get(&key(lead))
+            .filter(|(d, _)| *d == digest(lead))
+            .map(|(_, k)| k)
+    }
+
+    /// Leads with a final outcome.
+    pub fn settled(&self) -> usize {
+        self.leads
+            .values()
+            .filter(|(_, k)| matches!(k, Known::Final(..)))
+            .count()
+    }
+
+    pub fn uncertain(&self) -> usize {
+        self.leads.len() - self.settled()
+    }
+}
+
+/// Why a journal cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot read the journal {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the journal {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a leadsheet journal (or one of another version); delete it or choose another --journal", path.display())]
+    NotAJournal { path: PathBuf },
+    #[error(
+        "{} holds an import that did not finish (started {started}: {settled} lead(s) settled, {uncertain} sent without an outcome); run the same command with --resume to continue it, or delete the journal to start over",
+        path.display()
+    )]
+    Unfinished {
+        path: PathBuf,
+        started: String,
+        settled: usize,
+        uncertain: usize,
+    },
+    #[error(
+        "--resume: this is not the import the journal {} holds: {}; resume with what it imported, or add --force to continue anyway (leads whose body changed are sent again)",
+        path.display(),
+        changes.join("; ")
+    )]
+    Changed { path: PathBuf, changes: Vec<String> },
+}
+
+impl JournalError {
+    pub fn exit(&self) -> crate::Exit {
+        match self {
+            JournalError::Read { .. } | JournalError::Write { .. } => crate::Exit::Fatal,
+            _ => crate::Exit::Usage,
+        }
+    }
+}
+
+/// Refuses to start over an import that did not finish: its journal is what `--resume` reads.
+///
+/// # Errors
+/// [`JournalError::Unfinished`] for a journal whose last run left leads to resume.
+pub fn check_not_unfinished(path: &Path, earlier: Option<&Recorded>) -> Result<(), JournalError> {
+    match earlier {
+        Some(r) if !r.complete => Err(JournalError::Unfinished {
+            path: path.to_path_buf(),
+            started: r
+                .header
+                .as_ref()
+                .map_or_else(String::new, |h| h.started.clone()),
+            settled: r.settled(),
+            uncertain: r.uncertain(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Opens the journal of a run: a new one (replacing the journal of a run that finished), or,
+/// with `resume`, the earlier one, whose outcomes are returned. A resumed run must import what
+/// the journal's run imported, unless `force`.
+///
+/// # Errors
+/// [`JournalError::Unfinished`] without `resume` over an unfinished journal,
+/// [`JournalError::Changed`] when the input, mapping, mode, API version or server changed,
+/// [`JournalError::Write`] when the journal cannot be written.
+pub fn open(
+    path: &Path,
+    header: &Header,
+    earlier: Option<Recorded>,
+    resume: bool,
+    force: bool,
+) -> Result<(Journal, Option<Recorded>), JournalError> {
+    match earlier {
+        Some(r) if resume => {
+            let changes = r
+                .header
+                .as_ref()
+                .map(|h| h.changes(header))
+                .unwrap_or_default();
+            if !changes.is_empty() && !force {
+                return Err(JournalError::Changed {
+                    path: path.to_path_buf(),
+                    changes,
+                });
+            }
+            Ok((Journal::start(path, header, true)?, Some(r)))
+        }
+        earlier => {
+            check_not_unfinished(path, earlier.as_ref())?;
+            Ok((Journal::start(path, header, false)?, None))
+        }
+    }
+}
+
+/// Reads a journal; `Ok(None)` when there is none.
+///
+/// # Errors
+/// [`JournalError::Read`] when it cannot be read, [`JournalError::NotAJournal`] when its first
+/// line is not a journal header.
+pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(JournalError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut out = Recorded::default();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|source| JournalError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let event = match serde_json::from_str::<Event>(&line) {
+            Ok(e) => e,
+            Err(_) if i == 0 => {
+                return Err(JournalError::NotAJournal {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(_) => {
+                out.unreadable += 1;
+                continue;
+            }
+        };
+        match event {
+            Event::Run(h) if h.journal != FORMAT => {
+                return Err(JournalError::NotAJournal {
+                    path: path.to_path_buf(),
+                });
+            }
+            Event::Run(h) => {
+                out.header = Some(h);
+                out.complete = false;
+            }
+            Event::Sent(s) => {
+                let known = out.leads.get(&s.key);
+                // A lead settled under the same body stays settled (a resumed run does not
+                // send it again, but be lenient with a journal that says so twice).
+                if !matches!(known, Some((d, Known::Final(..))) if *d == s.digest) {
+                    out.leads.insert(s.key, (s.digest, Known::Uncertain));
+                }
+            }
+            Event::Done(d) => {
+                let known = if is_final(d.status) {
+                    Known::Final(
+                        d.status,
+                        Detail {
+                            ds_id: d.ds_lead_opportunity_id,
+                            action: d.action,
+                            http_status: d.http_status,
+                            error_code: d.error_code,
+                            message: d.message,
+                            trace_id: d.trace_id,
+                            attempts: d.attempts,
+                        },
+                    )
+                } else {
+                    Known::Uncertain
+                };
+                out.leads.insert(d.key, (d.digest, known));
+            }
+            Event::End(e) => out.complete = e.complete,
+        }
+    }
+    if out.header.is_none() {
+        return Err(JournalError::NotAJournal {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(Some(out))
+}
+
+enum Msg {
+    Line(Vec<u8>, Option<oneshot::Sender<Result<(), String>>>),
+}
+
+/// A journal being written.
+pub struct Journal {
+    path: PathBuf,
+    tx: Option<mpsc::UnboundedSender<Msg>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Journal {
+    /// Starts writing: a new journal, or the one of the run being resumed (`append`). The
+    /// header is durable when this returns.
+    ///
+    /// # Errors
+    /// [`JournalError::Write`] when the file cannot be created or written.
+    pub fn start(path: &Path, header: &Header, append: bool) -> Result<Journal, JournalError> {
+        let werr = |source| JournalError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .map_err(werr)?;
+        let mut line =
+            serde_json::to_vec(&Event::Run(header.clone())).map_err(|e| werr(e.into()))?;
+        line.push(b'\n');
+        file.write_all(&line).map_err(werr)?;
+        file.sync_all().map_err(werr)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let thread = std::thread::Builder::new()
+            .name("leadsheet-journal".into())
+            .spawn(move || write_loop(file, rx))
+            .map_err(werr)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn line(event: &Event) -> Vec<u8> {
+        let mut line = serde_json::to_vec(event).unwrap_or_default();
+        line.push(b'\n');
+        line
+    }
+
+    /// Writes that `lead` is about to be sent, and returns once that is on disk.
+    ///
+    /// # Errors
+    /// The reason the journal could not be written: the lead must not be sent then.
+    pub async fn sent(&self, lead: &SpooledLead) -> Result<(), String> {
+        let event = Event::Sent(Sent {
+            lead: lead.lead,
+            rows: lead.rows.clone(),
+            key: key(lead),
+            digest: digest(lead),
+        });
+        let (ack, done) = oneshot::channel();
+        let tx = self.tx.as_ref().ok_or("the journal is closed")?;
+        tx.send(Msg::Line(Self::line(&event), Some(ack)))
+            .map_err(|_| "the journal's writer stopped".to_string())?;
+        done.await
+            .map_err(|_| "the journal's writer stopped".to_string())?
+    }
+
+    /// Writes `lead`'s outcome; it is made durable with the next batch.
+    pub fn done(&self, lead: &SpooledLead, status: Status, d: &Detail) {
+        let event = Event::Done(Done {
+            lead: lead.lead,
+            key: key(lead),
+            digest: digest(lead),
+            status,
+            ds_lead_opportunity_id: d.ds_id.clone(),
+            action: d.action.clone(),
+            http_status: d.http_status,
+            error_code: d.error_code.clone(),
+            message: d.message.clone(),
+            trace_id: d.trace_id.clone(),
+            attempts: d.attempts,
+        });
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Msg::Line(Self::line(&event), None));
+        }
+    }
+
+    /// Writes the end of the run and waits until everything is on disk.
+    ///
+    /// # Errors
+    /// [`JournalError::Write`] when the last writes failed.
+    pub fn finish(mut self, run: &str, complete: bool) -> Result<(), JournalError> {
+        let event = Event::End(End {
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            run: run.to_string(),
+            complete,
+        });
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Msg::Line(Self::line(&event), None));
+        }
+        let werr = |source| JournalError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result.map_err(werr),
+            Some(Err(_)) => Err(werr(std::io::Error::other("the journal's writer panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer flush what it has and stop.
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The writer: takes every event waiting, writes them, makes them durable with one fsync, and
+/// only then tells the senders their requests may go.
+fn write_loop(
+    mut file: std::fs::File,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+) -> std::io::Result<()> {
+    let mut failed: Option<String> = None;
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+        }
+        if failed.is_none() {
+            let mut bytes = Vec::new();
+            for Msg::Line(line, _) in &batch {
+                bytes.extend_from_slice(line);
+            }
+            if let Err(e) = file.write_all(&bytes).and_then(|()| file.sync_data()) {
+                failed = Some(e.to_string());
+            }
+        }
+        for Msg::Line(_, ack) in batch {
+            if let Some(ack) = ack {
+                let _ = ack.send(failed.clone().map_or(Ok(()), Err));
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(std::io::Error::other(e)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::model::{LeadOpportunityWrite, LeadRequest};
+
+    fn lead(i: usize, plid: &str) -> SpooledLead {
+        SpooledLead {
+            lead: i,
+            rows: vec![i as u32 + 2],
+            action: Action::Create,
+            ds_id: None,
+            body: LeadRequest {
+                lead_opportunity: LeadOpportunityWrite {
+                    partner_lead_opportunity_id: Some(plid.into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        }
+    }
+
+    fn header() -> Header {
+        Header {
+            journal: FORMAT,
+            leadsheet: "test".into(),
+            started: "now".into(),
+            input: "leads.csv".into(),
+            input_sha256: "aa".into(),
+            mapping: "m.toml".into(),
+            mapping_sha256: "bb".into(),
+            mode: "create".into(),
+            api_version: "v1".into(),
+            base_url: "https://x".into(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn what_was_sent_and_done_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.journal");
+        assert!(read(&path).unwrap().is_none());
+        let j = Journal::start(&path, &header(), false).unwrap();
+        let (a, b, c) = (lead(0, "A"), lead(1, "B"), lead(2, "C"));
+        for l in [&a, &b, &c] {
+            j.sent(l).await.unwrap();
+        }
+        let created = Detail {
+            ds_id: Some("9YEL-1".into()),
+            attempts: 1,
+            ..Default::default()
+        };
+        j.done(&a, Status::Created, &created);
+        j.done(&b, Status::Failed, &Detail::default());
+        j.finish("interrupted", false).unwrap();
+        let r = read(&path).unwrap().unwrap();
+        assert_eq!(r.header, Some(header()));
+        assert!(!r.complete);
+        assert!(
+            matches!(r.known(&a), Some(Known::Final(Status::Created, d)) if d.ds_id.as_deref() == Some("9YEL-1"))
+        );
+        assert!(matches!(r.known(&b), Some(Known::Uncertain)));
+        assert!(matches!(r.known(&c), Some(Known::Uncertain)));
+        assert!(r.known(&lead(3, "D")).is_none());
+        // Another body under the same key is not the lead that was settled.
+        let mut changed = a.clone();
+        changed.body.lead_opportunity.name = Some("renamed".into());
+        assert!(r.known(&changed).is_none());
+        assert_eq!((r.settled(), r.uncertain()), (1, 2));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_line_cut_short_by_a_crash_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.journal");
+        let j = Journal::start(&path, &header(), false).unwrap();
+        j.sent(&lead(0, "A")).await.unwrap();
+        drop(j);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"{\"event\":\"done\",\"lea").unwrap();
+        let r = read(&path).unwrap().unwrap();
+        assert_eq!(r.unreadable, 1);
+        assert!(matches!(r.known(&lead(0, "A")), Some(Known::Uncertain)));
+        std::fs::write(&path, "not a journal\n").unwrap();
+        assert!(matches!(read(&path), Err(JournalError::NotAJournal { .. })));
+    }
+
+    #[test]
+    fn changes_are_named() {
+        let mut now = header();
+        now.input_sha256 = "cc".into();
+        now.mode = "upsert".into();
+        let c = header().changes(&now);
+        assert_eq!(c.len(), 2);
+        assert!(c[0].contains("input") && c[1].contains("mode"), "{c:?}");
+    }
+}

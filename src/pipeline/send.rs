@@ -1,0 +1,322 @@
+//! One lead, sent: what it asks of the client, and what became of it. A create goes out once
+//! and is settled by a search whenever its fate is unknown; a create 3DS already holds
+//! (`ERR801`) shows the existing record's id (EXISTS), or in upsert mode updates that record
+//! with what differs; an update may first read the lead and skip itself (`--skip-unchanged`).
+//! A lead a resumed run found sent without an outcome is searched for before it is sent again.
+
+use serde_json::Value;
+
+use super::outcome::{Detail, Status};
+use super::prepare::SpooledLead;
+use super::unchanged;
+use crate::api::client::{CallError, Client, Report};
+use crate::mapping::Mode;
+use crate::validate::Action;
+
+/// How a lead is sent.
+#[derive(Debug, Clone, Copy)]
+pub struct How {
+    pub mode: Mode,
+    pub skip_unchanged: bool,
+    /// A resumed run saw it sent without an outcome: search before sending.
+    pub settle_first: bool,
+}
+
+/// What a lead's sending says beyond its outcome: why the whole run must stop, if it must.
+pub type Stop = Option<String>;
+
+fn detail(report: &Report, action: &str) -> Detail {
+    Detail {
+        action: Some(action.to_string()),
+        http_status: report.http_status,
+        trace_id: report.trace_id.clone(),
+        attempts: report.attempts,
+        ..Default::default()
+    }
+}
+
+fn partner_lead_id(lead: &SpooledLead) -> String {
+    lead.body
+        .lead_opportunity
+        .partner_lead_opportunity_id
+        .clone()
+        .unwrap_or_default()
+}
+
+/// Why a failed call stops the whole run: a refused key, a server that is down.
+pub fn stop_reason(err: &CallError) -> Stop {
+    match err {
+        CallError::StopRun(f) => Some(format!(
+            "3DS refused the API key (HTTP {}: {}); check LEADSHEET_API_KEY or the profile's api_key",
+            f.status, f.message
+        )),
+        CallError::Unreachable(m) => Some(m.clone()),
+        _ => None,
+    }
+}
+
+/// Turns a failed call into the row's status and detail. `stopped`: why the run stopped
+/// early, if it did (a refused key, a server that is down).
+pub fn failed(
+    err: CallError,
+    report: &Report,
+    action: &str,
+    lead: &SpooledLead,
+    stopped: Option<&str>,
+) -> (Status, Detail) {
+    let mut d = detail(report, action);
+    d.error_code = err.failure().and_then(|f| f.code.clone());
+    if let Some(t) = err.failure().and_then(|f| f.trace_id.clone()) {
+        d.trace_id = Some(t);
+    }
+    let creating = action.starts_with("create");
+    let status = match &err {
+        CallError::Rejected(_) => Status::Rejected,
+        // Refused or unreachable before anything could have been applied: the row can be sent
+        // again as it is.
+        CallError::StopRun(_) | CallError::Unreachable(_) if !report.maybe_applied => {
+            Status::NotSubmitted
+        }
+        // Interrupted before anything could have been applied (only refused connections or
+        // 429s, if anything was sent at all).
+        CallError::Interrupted if !report.maybe_applied => {
+            d.message = Some(match stopped {
+                Some(why) => format!("not sent: the run stopped ({why})"),
+                None => "not sent: the run was interrupted".into(),
+            });
+            return (Status::NotSubmitted, d);
+        }
+        CallError::Interrupted | CallError::StopRun(_) | CallError::Unreachable(_) => {
+            let why = match &err {
+                CallError::Interrupted => "interrupted while waiting for 3DS".to_string(),
+                other => format!("the run stopped ({})", other.message()),
+            };
+            d.message = Some(if creating {
+                format!(
+                    "{why}: the create may or may not be stored; `--resume` searches for partnerLeadOpportunityId `{}` before sending it again",
+                    partner_lead_id(lead)
+                )
+            } else {
+                format!("{why}: the update may or may not be applied; importing it again is safe")
+            });
+            return (Status::Failed, d);
+        }
+        _ => Status::Failed,
+    };
+    d.message = Some(err.message());
+    (status, d)
+}
+
+/// Sends one lead: its outcome, and why the run must stop if it must.
+pub async fn send(
+    client: &Client,
+    lead: &SpooledLead,
+    how: How,
+    stopped: impl Fn() -> Option<String>,
+) -> ((Status, Detail), Stop) {
+    let mut report = Report::default();
+    let body = match serde_json::to_value(&lead.body) {
+        Ok(b) => b,
+        Err(e) => {
+            let d = Detail {
+                message: Some(format!("cannot encode the body: {e}")),
+                ..Default::default()
+            };
+            return ((Status::Failed, d), None);
+        }
+    };
+    let result = match lead.action {
+        Action::Create => create(client, lead, &body, how, &mut report).await,
+        Action::Update => update(client, lead, &body, how, &mut report).await,
+    };
+    match result {
+        Ok(outcome) => (outcome, None),
+        Err((err, action)) => {
+            let stop = stop_reason(&err);
+            let why = stop.clone().or_else(&stopped);
+            let (status, mut d) = failed(err, &report, action, lead, why.as_deref());
+            if lead.action == Action::Update {
+                d.ds_id = lead.ds_id.clone();
+            }
+            ((status, d), stop)
+        }
+    }
+}
+
+type Sent = Result<(Status, Detail), (CallError, &'static str)>;
+
+async fn create(
+    client: &Client,
+    lead: &SpooledLead,
+    body: &Value,
+    how: How,
+    report: &mut Report,
+) -> Sent {
+    let plid = partner_lead_id(lead);
+    if how.settle_first {
+        let found = client
+            .search_partner_ids(std::slice::from_ref(&plid), report)
+            .await
+            .map_err(|e| (e, "create"))?;
+        if let Some(id) = found.into_iter().next() {
+            let mut d = detail(
+                report,
+                "create (found by a search: the interrupted run had sent it)",
+            );
+            d.ds_id = Some(id);
+            return Ok((Status::Created, d));
+        }
+    }
+    match client.create(body, &plid, report).await {
+        Ok(created) => {
+            let action = match &created.confirmed_after {
+                None => "create".to_string(),
+                Some(why) => format!("create (confirmed by a search after: {why})"),
+            };
+            let mut d = detail(report, &action);
+            d.ds_id = Some(created.id);
+            Ok((Status::Created, d))
+        }
+        Err(CallError::Rejected(f)) if f.code.as_deref() == Some("ERR801") => {
+            let found = client
+                .search_partner_ids(std::slice::from_ref(&plid), report)
+                .await
+                .map_err(|e| (e, "create"))?;
+            let Some(id) = found.into_iter().next() else {
+                let mut f = f;
+                f.message = format!(
+                    "{} (3DS holds partnerLeadOpportunityId `{plid}`, but a search does not find it: it may belong to another partner)",
+                    f.message
+                );
+                return Err((CallError::Rejected(f), "create"));
+            };
+            if how.mode == Mode::Upsert {
+                return update_found(client, &id, body, report).await;
+            }
+            let mut d = detail(report, "create: 3DS already holds it (ERR801)");
+            d.ds_id = Some(id);
+            // The create's answer, not the search's: the row says why it is not CREATED.
+            d.http_status = Some(f.status);
+            d.error_code = f.code;
+            d.message = Some(format!(
+                "3DS already holds partnerLeadOpportunityId `{plid}`; this is its id. Nothing was changed: use --mode upsert to update it"
+            ));
+            Ok((Status::Exists, d))
+        }
+        Err(e) => Err((e, "create")),
+    }
+}
+
+/// Upsert: the create met the record `id` (ERR801); it is updated with what differs.
+async fn update_found(client: &Client, id: &str, body: &Value, report: &mut Report) -> Sent {
+    let action = "update (existing record found after ERR801)";
+    let record = client.get(id, report).await.map_err(|e| (e, action))?;
+    let Some(changes) = unchanged::changes(body, &record) else {
+        let mut d = detail(report, "update skipped: 3DS already holds these values");
+        d.ds_id = Some(id.to_string());
+        return Ok((Status::Unchanged, d));
+    };
+    let id = client
+        .update(id, &changes, report)
+        .await
+        .map_err(|e| (e, action))?;
+    let mut d = detail(report, action);
+    d.ds_id = Some(id);
+    Ok((Status::Updated, d))
+}
+
+async fn update(
+    client: &Client,
+    lead: &SpooledLead,
+    body: &Value,
+    how: How,
+    report: &mut Report,
+) -> Sent {
+    let ds_id = lead.ds_id.clone().unwrap_or_default();
+    if how.skip_unchanged {
+        match client.get(&ds_id, report).await {
+            Ok(record) if unchanged::changes(body, &record).is_none() => {
+                let mut d = detail(report, "update skipped: 3DS already holds these values");
+                d.ds_id = Some(ds_id);
+                return Ok((Status::Unchanged, d));
+            }
+            Err(e @ (CallError::StopRun(_) | CallError::Interrupted)) => {
+                return Err((e, "update"));
+            }
+            // A change, or a read that failed: the update itself says what happens.
+            _ => {}
+        }
+    }
+    let id = client
+        .update(&ds_id, body, report)
+        .await
+        .map_err(|e| (e, "update"))?;
+    let mut d = detail(report, "update");
+    d.ds_id = Some(id);
+    Ok((Status::Updated, d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::envelope::Failure;
+
+    fn lead(action: Action) -> SpooledLead {
+        SpooledLead {
+            lead: 0,
+            rows: vec![2],
+            action,
+            ds_id: None,
+            body: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_stop_is_not_submitted_only_when_nothing_may_be_applied() {
+        let refused = CallError::StopRun(Failure {
+            status: 401,
+            message: "key expired".into(),
+            ..Default::default()
+        });
+        let clean = Report {
+            attempts: 1,
+            ..Default::default()
+        };
+        let (s, _) = failed(
+            refused.clone(),
+            &clean,
+            "create",
+            &lead(Action::Create),
+            None,
+        );
+        assert_eq!(s, Status::NotSubmitted);
+        // The create timed out, then the search that would settle it was refused.
+        let unsure = Report {
+            attempts: 2,
+            maybe_applied: true,
+            ..Default::default()
+        };
+        let (s, d) = failed(refused, &unsure, "create", &lead(Action::Create), None);
+        assert_eq!(s, Status::Failed);
+        assert!(d.message.unwrap().contains("may or may not be stored"));
+        // An update cut off after an upsert's ERR801 speaks of the update.
+        let (s, d) = failed(
+            CallError::Interrupted,
+            &unsure,
+            "update (after ERR801)",
+            &lead(Action::Create),
+            None,
+        );
+        assert_eq!(s, Status::Failed);
+        assert!(d.message.unwrap().contains("the update may or may not"));
+        let (s, d) = failed(
+            CallError::Interrupted,
+            &clean,
+            "update",
+            &lead(Action::Update),
+            None,
+        );
+        assert_eq!(s, Status::NotSubmitted);
+        assert!(d.message.unwrap().contains("interrupted"));
+    }
+}
