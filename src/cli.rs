@@ -334,6 +334,9 @@ pub struct SandboxArgs {
     /// Fraction (0..1) of creates/updates that are stored and then answered 503 or dropped
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub commit_then_fail: f64,
+    /// Fraction (0..1) of requests whose connection is closed before anything is done
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub drop: f64,
     /// Fraction (0..1) of requests delayed by --slow-ms more
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub slow: f64,

@@ -8,6 +8,7 @@ mod export_online;
 mod import_online;
 mod props;
 mod readme;
+mod resume;
 mod sandbox_api;
 mod sandbox_cli;
 mod sandbox_faults;

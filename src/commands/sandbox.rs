@@ -22,6 +22,7 @@ fn config_from(args: &SandboxArgs) -> SandboxConfig {
         rate_limit: args.rate_limit,
         fail_503: args.fail_503,
         commit_then_fail: args.commit_then_fail,
+        drop: args.drop,
         slow: args.slow,
         slow_ms: args.slow_ms,
         max_body_bytes: args.max_body_bytes,

@@ -13,7 +13,7 @@
 //! started meanwhile), so the cost is an fsync per batch, not per lead.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -307,14 +307,30 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
         }
     };
     let mut out = Recorded::default();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|source| JournalError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let event = match serde_json::from_str::<Event>(&line) {
+    let mut reader = std::io::BufReader::new(file);
+    let mut i = 0usize;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_line(&mut line)
+            .map_err(|source| JournalError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        let whole = line.ends_with('\n');
+        i += 1;
+        // A crash while the first run was writing its header leaves an empty journal, or a
+        // header cut short: nothing was sent yet, so there is nothing to resume.
+        if i == 1 && !whole {
+            return Ok(None);
+        }
+        let event = match serde_json::from_str::<Event>(line.trim_end()) {
             Ok(e) => e,
-            Err(_) if i == 0 => {
+            Err(_) if i == 1 => {
                 return Err(JournalError::NotAJournal {
                     path: path.to_path_buf(),
                 });
@@ -364,12 +380,27 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
             Event::End(e) => out.complete = e.complete,
         }
     }
+    if i == 0 {
+        return Ok(None);
+    }
     if out.header.is_none() {
         return Err(JournalError::NotAJournal {
             path: path.to_path_buf(),
         });
     }
     Ok(Some(out))
+}
+
+/// Whether the file is empty or ends with a newline.
+fn ends_with_newline(file: &mut std::fs::File) -> std::io::Result<bool> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    file.seek(std::io::SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
 
 enum Msg {
@@ -396,13 +427,19 @@ impl Journal {
         };
         let mut file = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .write(true)
             .append(append)
             .truncate(!append)
             .open(path)
             .map_err(werr)?;
-        let mut line =
-            serde_json::to_vec(&Event::Run(header.clone())).map_err(|e| werr(e.into()))?;
+        let mut line = Vec::new();
+        if append && !ends_with_newline(&mut file).map_err(werr)? {
+            // A line cut short by a crash: the next event starts on a line of its own.
+            line.push(b'\n');
+        }
+        let header = serde_json::to_vec(&Event::Run(header.clone())).map_err(|e| werr(e.into()))?;
+        line.extend(header);
         line.push(b'\n');
         file.write_all(&line).map_err(werr)?;
         file.sync_all().map_err(werr)?;
@@ -620,8 +657,24 @@ mod tests {
         let r = read(&path).unwrap().unwrap();
         assert_eq!(r.unreadable, 1);
         assert!(matches!(r.known(&lead(0, "A")), Some(Known::Uncertain)));
+        // A resumed run's events start on a line of their own.
+        let j = Journal::start(&path, &header(), true).unwrap();
+        j.done(&lead(0, "A"), Status::Created, &Detail::default());
+        j.finish("completed", true).unwrap();
+        let r = read(&path).unwrap().unwrap();
+        assert_eq!(r.unreadable, 1);
+        assert!(r.complete);
+        assert!(matches!(
+            r.known(&lead(0, "A")),
+            Some(Known::Final(Status::Created, _))
+        ));
         std::fs::write(&path, "not a journal\n").unwrap();
         assert!(matches!(read(&path), Err(JournalError::NotAJournal { .. })));
+        // Killed while writing the first header: nothing to resume.
+        std::fs::write(&path, "").unwrap();
+        assert!(read(&path).unwrap().is_none());
+        std::fs::write(&path, "{\"event\":\"run\",\"jour").unwrap();
+        assert!(read(&path).unwrap().is_none());
     }
 
     #[test]

@@ -17,7 +17,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::api::contract::Section;
+use crate::api::contract::{Section, enums};
 
 /// The part of the update `body` that would change the record, or `None` when every value it
 /// sets is already the record's. `record` is the read model's `leadOpportunity`. What is kept:
@@ -101,11 +101,15 @@ fn lists_equal(sent: &Value, record: &Value, section: Section) -> bool {
             };
             let writable = |k: &String| section.field(k).is_some();
             s.keys().chain(t.keys().filter(|k| writable(k))).all(|k| {
-                same_value(
-                    k,
-                    s.get(k).unwrap_or(&Value::Null),
-                    t.get(k).unwrap_or(&Value::Null),
-                )
+                let sent = s.get(k).unwrap_or(&Value::Null);
+                let stored = t.get(k).unwrap_or(&Value::Null);
+                // v1 gives a line without a revenue type the default `PxC` (REFERENCE.md
+                // §5.3): sending none again keeps it. (v0 shows v0 types, never `PxC`.)
+                let defaulted = section == Section::OfferLine
+                    && k == "revenueType"
+                    && blank(sent)
+                    && stored.as_str() == Some(enums::DEFAULT_REVENUE_TYPE_V1);
+                defaulted || same_value(k, sent, stored)
             })
         })
 }
@@ -181,6 +185,10 @@ mod tests {
             "customerContacts": [{"email": "a@b.com", "firstName": "A", "lastName": "B"}]
         });
         assert!(changes(&body, &record()).is_none());
+        // A line sent without a revenue type keeps v1's default.
+        let mut stored = record();
+        stored["offerLines"][0]["revenueType"] = json!("PxC");
+        assert!(changes(&body, &stored).is_none());
     }
 
     #[test]
@@ -214,6 +222,7 @@ mod tests {
             json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13800}]}),
             json!({"leadOpportunity": {}, "customerContacts": [{"email": "a@b.com", "firstName": "A"}]}),
             json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13801}]}),
+            json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13800, "startDate": "2026-07-01", "revenueType": "YxC"}]}),
             json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1", "amount": 13800.000001}]}),
             json!({"leadOpportunity": {}, "offerLines": [{"offerNameId": "O1"}, {"offerNameId": "O2"}]}),
             json!({"leadOpportunity": {}, "partnerContacts": [{"salesRepEmail": "r@x.com"}]}),

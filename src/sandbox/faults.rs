@@ -31,11 +31,13 @@ pub struct Faults {
     slow_delay: Duration,
     fail_503: f64,
     commit_then_fail: f64,
+    drop: f64,
     rate: f64,
     jitter_rng: Mutex<fastrand::Rng>,
     slow_rng: Mutex<fastrand::Rng>,
     fail_rng: Mutex<fastrand::Rng>,
     commit_rng: Mutex<fastrand::Rng>,
+    drop_rng: Mutex<fastrand::Rng>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -59,11 +61,13 @@ impl Faults {
             slow_delay: Duration::from_millis(c.slow_ms),
             fail_503: c.fail_503,
             commit_then_fail: c.commit_then_fail,
+            drop: c.drop,
             rate: f64::from(c.rate_limit),
             jitter_rng: rng(1),
             slow_rng: rng(2),
             fail_rng: rng(3),
             commit_rng: rng(4),
+            drop_rng: rng(5),
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -84,6 +88,12 @@ impl Faults {
     /// Whether this request is answered 503 before anything happens.
     pub fn fail_503(&self) -> bool {
         self.fail_503 > 0.0 && draw(&self.fail_rng, |r| r.f64() < self.fail_503)
+    }
+
+    /// Whether this request's connection is closed before anything happens: the client sees
+    /// a dropped connection, and nothing was applied.
+    pub fn drop_before(&self) -> bool {
+        self.drop > 0.0 && draw(&self.drop_rng, |r| r.f64() < self.drop)
     }
 
     /// What to do after committing a create or update.

@@ -84,7 +84,13 @@ pub async fn dispatch(
         Err(resp) => resp,
         Ok(()) => {
             let killer = req.extensions().get::<ConnectionKiller>().cloned();
-            match operation(&state, op, version, id, req).await {
+            let answer = if state.faults.drop_before() {
+                state.count_fault("drop");
+                Answer::DropConnection
+            } else {
+                operation(&state, op, version, id, req).await
+            };
+            match answer {
                 Answer::Now(resp) => resp,
                 Answer::DropConnection => {
                     state.count(op, "dropped");

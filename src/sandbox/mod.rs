@@ -65,6 +65,8 @@ pub struct SandboxConfig {
     pub fail_503: f64,
     /// Fraction of creates/updates that commit and then answer 503 or drop the connection.
     pub commit_then_fail: f64,
+    /// Fraction of API requests whose connection is closed before anything is done.
+    pub drop: f64,
     /// Fraction of requests delayed by `slow_ms` more.
     pub slow: f64,
     pub slow_ms: u64,
@@ -83,6 +85,7 @@ impl Default for SandboxConfig {
             rate_limit: 0,
             fail_503: 0.0,
             commit_then_fail: 0.0,
+            drop: 0.0,
             slow: 0.0,
             slow_ms: 2000,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -180,6 +183,7 @@ fn check_config(c: &SandboxConfig) -> Result<(), SandboxError> {
     for (name, p) in [
         ("--fail-503", c.fail_503),
         ("--commit-then-fail", c.commit_then_fail),
+        ("--drop", c.drop),
         ("--slow", c.slow),
     ] {
         if !(0.0..=1.0).contains(&p) {

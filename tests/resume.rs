@@ -1,0 +1,328 @@
+//! A killed import loses nothing: imports killed with SIGKILL at random moments and resumed
+//! each time, and imports under every fault at once, end with every valid row created exactly
+//! once and the results workbook's ids equal to what the server holds, row by row. Also: the
+//! journal's refusals, EXISTS on a re-run, and upsert by partner id.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use leadsheet::SandboxConfig;
+use serde_json::Value;
+
+use crate::util::*;
+
+/// Starts the binary with `args` against `base`, without waiting.
+fn spawn(args: &[String], base: &str, key: &str) -> Child {
+    leadsheet()
+        .args(args)
+        .args(["--base-url", base])
+        .env("LEADSHEET_API_KEY", key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Every row CREATED with the id the server holds for its partnerLeadOpportunityId, and the
+/// server holding each exactly once.
+async fn assert_exactly_once(sb: &Sandbox, results: &Path, rows_expected: usize) {
+    let stats = sb.stats().await;
+    assert_eq!(
+        stats["records"]["total"].as_u64(),
+        Some(rows_expected as u64),
+        "{}",
+        stats["records"]
+    );
+    assert_eq!(
+        stats["duplicates"],
+        Value::Array(vec![]),
+        "{}",
+        stats["duplicates"]
+    );
+    let held: HashMap<String, String> = sb
+        .handle
+        .records()
+        .into_iter()
+        .filter_map(|r| r.partner_lead_id.map(|p| (p, r.ds_id)))
+        .collect();
+    assert_eq!(held.len(), rows_expected);
+    let rows = results_rows(results);
+    assert_eq!(rows.len(), rows_expected);
+    for r in &rows {
+        let plid = &r["leadOpportunity.partnerLeadOpportunityId"];
+        assert_eq!(r["Status"], "CREATED", "{r:?}");
+        assert_eq!(
+            Some(&r["dsLeadOpportunityId"]),
+            held.get(plid),
+            "row {} ({plid}): {r:?}",
+            r["Source row"]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_killed_five_times_resumes_to_exactly_once() {
+    let sb = sandbox(SandboxConfig {
+        latency_ms: 12,
+        jitter_ms: 8,
+        commit_then_fail: 0.05,
+        seed: 11,
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    let rows = 3000;
+    let input = generated_csv(dir.path(), rows, "KILL");
+    let out = dir.path().join("kill.results.xlsx");
+    let base = sb.handle.base_url();
+    let mut rng = fastrand::Rng::with_seed(2026);
+    let args = |resume: bool| {
+        let mut a = s(&[
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--concurrency",
+            "8",
+        ]);
+        if resume {
+            a.push("--resume".into());
+        }
+        a
+    };
+    let mut created_before_each_kill = Vec::new();
+    for round in 0..5 {
+        let mut child = spawn(&args(round > 0), &base, &sb.key);
+        tokio::time::sleep(Duration::from_millis(rng.u64(300..1000))).await;
+        // SIGKILL: no handler runs, nothing is flushed but what the journal already made durable.
+        let _ = child.kill();
+        let _ = child.wait();
+        created_before_each_kill.push(sb.stats().await["records"]["total"].as_u64().unwrap());
+    }
+    let o = run(args(true), Some(base.clone()), &sb.key).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The kills came while leads were being created, not only before or after.
+    assert!(
+        created_before_each_kill.windows(2).all(|w| w[0] <= w[1])
+            && created_before_each_kill
+                .iter()
+                .any(|n| *n > 0 && *n < rows as u64),
+        "{created_before_each_kill:?}"
+    );
+    assert_exactly_once(&sb, &out, rows).await;
+    let stats = sb.stats().await;
+    assert!(
+        stats["faults"]["commitThen503"].as_u64().unwrap_or(0)
+            + stats["faults"]["commitThenDrop"].as_u64().unwrap_or(0)
+            > 0,
+        "{}",
+        stats["faults"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_rows_under_every_fault_at_once() {
+    let sb = sandbox(SandboxConfig {
+        latency_ms: 1,
+        jitter_ms: 2,
+        fail_503: 0.03,
+        commit_then_fail: 0.03,
+        drop: 0.02,
+        rate_limit: 400,
+        slow: 0.002,
+        slow_ms: 1500,
+        seed: 5,
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    let rows = 10_000;
+    let input = generated_csv(dir.path(), rows, "SOAK");
+    let out = dir.path().join("soak.results.xlsx");
+    let started = Instant::now();
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--concurrency",
+            "32",
+            "--timeout",
+            "1",
+            "--max-retries",
+            "10",
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_exactly_once(&sb, &out, rows).await;
+    let attempts: u64 = results_rows(&out)
+        .iter()
+        .map(|r| r["Attempts"].parse::<u64>().unwrap_or(0))
+        .sum();
+    let stats = sb.stats().await;
+    for fault in [
+        "fail503",
+        "commitThen503",
+        "commitThenDrop",
+        "drop",
+        "rateLimited",
+        "slow",
+    ] {
+        assert!(
+            stats["faults"][fault].as_u64().unwrap_or(0) > 0,
+            "{fault}: {stats}"
+        );
+    }
+    println!(
+        "soak: {rows} rows in {:.1} s ({:.0} rows/s), {} requests ({} beyond one per row), faults {}",
+        took.as_secs_f64(),
+        rows as f64 / took.as_secs_f64(),
+        attempts,
+        attempts.saturating_sub(rows as u64),
+        stats["faults"]
+    );
+}
+
+#[tokio::test]
+async fn an_unfinished_journal_is_never_overwritten_and_a_changed_input_is_named() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 20, "JRN");
+    let out = dir.path().join("j.results.xlsx");
+    let journal = dir.path().join("j.results.journal");
+    let args = |extra: &[&str]| {
+        let mut a = s(&[
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        a.extend(s(extra));
+        a
+    };
+    // A run the server stops (a refused key) leaves rows to resume.
+    let o = run(args(&[]), Some(sb.handle.base_url()), "wrong-key").await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(journal.is_file());
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(!text.contains("wrong-key"), "the key is never journaled");
+    // Without --resume it is refused, with the way out.
+    let o = run(args(&[]), Some(sb.handle.base_url()), &sb.key).await;
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("did not finish") && err.contains("--resume"),
+        "{err}"
+    );
+    // A changed input is named, and refused unless --force.
+    let mut changed = std::fs::read_to_string(&input).unwrap();
+    changed.push_str(
+        "200000000014442,JRN-000999,Late lead,LEAD_OPEN,2026-06-01,EUR,C,Paris,France,O,1\n",
+    );
+    std::fs::write(&input, changed).unwrap();
+    let o = run(args(&["--resume"]), Some(sb.handle.base_url()), &sb.key).await;
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("input's SHA-256") && err.contains("--force"),
+        "{err}"
+    );
+    let o = run(
+        args(&["--resume", "--force"]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(results_rows(&out).len(), 21);
+    // A finished journal is replaced by the next import, with a note.
+    let o = run(args(&[]), Some(sb.handle.base_url()), &sb.key).await;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("replacing the journal"), "{err}");
+    // The re-run creates nothing: every row EXISTS, with its id, and the run succeeds.
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let rows = results_rows(&out);
+    assert!(
+        rows.iter()
+            .all(|r| r["Status"] == "EXISTS" && !r["dsLeadOpportunityId"].is_empty()),
+        "{rows:?}"
+    );
+    assert_eq!(sb.stats().await["records"]["total"], 21);
+}
+
+#[tokio::test]
+async fn upsert_by_partner_id_updates_only_what_differs() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 3, "UPS");
+    let out = dir.path().join("u.results.xlsx");
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0));
+    // The same rows, one renamed; no dsLeadOpportunityId column.
+    let text = std::fs::read_to_string(&input)
+        .unwrap()
+        .replace("Lead 2,", "Lead two,");
+    std::fs::write(&input, text).unwrap();
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "--mode",
+            "upsert",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rows = results_rows(&out);
+    let statuses: Vec<&str> = rows.iter().map(|r| r["Status"].as_str()).collect();
+    assert_eq!(statuses, ["UNCHANGED", "UPDATED", "UNCHANGED"]);
+    assert_eq!(sb.stats().await["records"]["total"], 3);
+    let id = &rows[1]["dsLeadOpportunityId"];
+    let got = sb.get(&format!("{V1}/{id}")).await;
+    assert_eq!(got.body["data"]["leadOpportunity"]["name"], "Lead two");
+    assert_eq!(
+        got.body["data"]["leadOpportunity"]["customerLegalEntity"]["city"],
+        "Paris"
+    );
+}
