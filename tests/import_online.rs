@@ -443,10 +443,12 @@ async fn upsert_updates_rows_with_an_id_and_existing_partner_ids() {
 #[tokio::test]
 async fn ctrl_c_stops_sending_and_still_writes_the_results() {
     // Requests held by latency, then requests queued on the client's own rate limit: after
-    // Ctrl-C, what was sent ends CREATED and everything else NOT_SUBMITTED, nothing between.
-    for (name, latency_ms, extra) in [
-        ("latency", 150, ["--concurrency", "2"]),
-        ("rate", 0, ["--rate", "2"]),
+    // Ctrl-C (or SIGTERM, SIGHUP), what was sent ends CREATED and everything else
+    // NOT_SUBMITTED, nothing between; `--resume` then sends the rest.
+    for (name, latency_ms, extra, signal) in [
+        ("latency", 150, ["--concurrency", "2"], "-INT"),
+        ("rate", 0, ["--rate", "2"], "-TERM"),
+        ("hangup", 150, ["--concurrency", "2"], "-HUP"),
     ] {
         let sb = sandbox(SandboxConfig {
             latency_ms,
@@ -472,7 +474,7 @@ async fn ctrl_c_stops_sending_and_still_writes_the_results() {
         let pid = child.id();
         tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
         std::process::Command::new("kill")
-            .args(["-INT", &pid.to_string()])
+            .args([signal, &pid.to_string()])
             .status()
             .unwrap();
         let o = tokio::task::spawn_blocking(move || child.wait_with_output())
@@ -505,6 +507,21 @@ async fn ctrl_c_stops_sending_and_still_writes_the_results() {
         );
         let stats = sb.stats().await;
         assert_eq!(stats["records"]["total"], created, "{name}");
+        assert!(stderr(&o).contains("--resume"), "{name}: {}", stderr(&o));
+        let again = s(&[
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--resume",
+            "--concurrency",
+            "16",
+        ]);
+        let o = run(again, Some(sb.handle.base_url()), &sb.key).await;
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let rows = results_rows(&out);
+        assert!(rows.iter().all(|r| r["Status"] == "CREATED"), "{name}");
+        assert_eq!(sb.stats().await["records"]["total"], 200, "{name}");
     }
 }
 
