@@ -9,7 +9,7 @@ use super::settings::{self, ClientSettings};
 use super::{journal, report};
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::output::results::write_requests;
-use crate::pipeline::{RunEnd, SubmitSettings};
+use crate::pipeline::RunEnd;
 use crate::{Error, Exit};
 
 pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
@@ -44,12 +44,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     )?;
     let concurrency = args.send.concurrency;
     let sendable = report::announce(global.quiet, &prepared, &session.label, concurrency);
-    let submit = SubmitSettings {
-        concurrency: usize::from(concurrency),
-        mode,
-        grace: GRACE,
-        skip_unchanged: args.skip_unchanged,
-    };
+    let submit = settings::submit(&args, mode, GRACE);
     let (end, took) = session
         .submit(&mut prepared, kept.as_ref(), &submit, sendable)
         .await;

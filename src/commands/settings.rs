@@ -10,12 +10,12 @@ use chrono::Utc;
 
 use crate::Error;
 use crate::api::contract::ApiVersion;
-use crate::cli::{ConnectionArgs, ExportArgs, InputArgs, Layout, SendArgs};
+use crate::cli::{ConnectionArgs, ExportArgs, ImportArgs, InputArgs, Layout, SendArgs};
 use crate::config;
 use crate::export::{self, Criteria, Selection, criteria};
 use crate::mapping::{MappingConfig, Mode};
 use crate::output::{self, Format};
-use crate::pipeline::OfflinePlan;
+use crate::pipeline::{OfflinePlan, SubmitSettings};
 use crate::sandbox::DEMO_PARTNER_ID;
 use crate::sheet::{ReadOptions, parse_delimiter};
 
@@ -126,6 +126,16 @@ pub fn results_path(input: &str, output: Option<&Path>) -> PathBuf {
     let p = Path::new(input);
     let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
     p.with_file_name(format!("{stem}.results.xlsx"))
+}
+
+/// How an import sends: `--concurrency`, the grace period after Ctrl-C, `--skip-unchanged`.
+pub fn submit(args: &ImportArgs, mode: Mode, grace: Duration) -> SubmitSettings {
+    SubmitSettings {
+        concurrency: usize::from(args.send.concurrency),
+        mode,
+        grace,
+        skip_unchanged: args.skip_unchanged,
+    }
 }
 
 /// Refuses an output path that is the input file: the results would overwrite the data.
