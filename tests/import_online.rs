@@ -670,3 +670,28 @@ async fn connection_settings_are_checked() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(results_rows(&out)[0]["Status"], "CREATED");
 }
+
+#[tokio::test]
+async fn a_results_name_of_another_format_is_refused_before_anything_is_sent() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 3, "FMT");
+    for command in ["validate", "import"] {
+        let out = dir.path().join("results.json");
+        let mut args = s(&[
+            command,
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let base = (command == "import").then(|| sb.handle.base_url());
+        if base.is_none() {
+            args.extend(s(&["--partner-id", "1"]));
+        }
+        let o = run(args, base, &sb.key).await;
+        assert_eq!(o.status.code(), Some(3), "{command}: {}", stderr(&o));
+        assert!(stderr(&o).contains(".xlsx or .csv"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+    assert_eq!(sb.stats().await["records"]["total"], 0);
+}

@@ -11,7 +11,6 @@ pub async fn run(global: &GlobalArgs, args: GetArgs) -> Result<Exit, Error> {
     let version = args.api_version.unwrap_or_default();
     let client = ClientSettings::single(&args.connection, version, args.timeout, 3);
     let session = Session::connect(&client, global.quiet || args.json).await?;
-    session.on_interrupt("the request is abandoned");
     let mut report = Report::default();
     let result = session.client.get(&args.id, &mut report).await;
     session.close().await;

@@ -16,7 +16,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     if args.dry_run {
         return dry_run(global, args).await;
     }
-    let results = settings::results_path(&args.input.input, args.output.as_deref());
+    let results = settings::results(&args.input.input, args.output.as_deref())?;
     let journal_path = journal::path(&results, args.journal.as_deref());
     let outputs = [
         Some(results.as_path()),

@@ -105,7 +105,7 @@ pub async fn finish(global: &GlobalArgs, json: bool, f: Finish) -> Result<Prepar
 /// What stops the check: a file that cannot be read, a mapping that does not fit, a results
 /// file that cannot be written.
 pub async fn check(global: &GlobalArgs, plan: OfflinePlan, out: Outputs) -> Result<Exit, Error> {
-    let results = settings::results_path(&plan.input, out.results.as_deref());
+    let results = settings::results(&plan.input, out.results.as_deref())?;
     settings::check_outputs(&plan.input, &[Some(&results), out.emit_requests.as_deref()])?;
     let mode = plan.mode;
     let prepared = prepare(plan).await?;

@@ -25,7 +25,6 @@ pub async fn run(global: &GlobalArgs, args: PortfolioArgs) -> Result<Exit, Error
         args.max_retries,
     );
     let session = Session::connect(&client, global.quiet).await?;
-    session.on_interrupt("no file is written for an interrupted portfolio");
     let quiet = global.quiet;
     let page_size = args.page_size as usize;
     let fetched = portfolio::fetch(&session.client, page_size, |n| {

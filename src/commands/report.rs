@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::Exit;
 use crate::mapping::Mode;
-use crate::output::Summary;
+use crate::output::{Summary, SummaryValue};
 use crate::pipeline::{Prepared, RunEnd, Status};
 use crate::problem::Severity;
 
@@ -92,7 +92,7 @@ pub fn sending(s: &mut Summary, server: &str, concurrency: u16, took: Duration, 
         .add(
             "Sending time (s)",
             None,
-            format!("{:.1}", took.as_secs_f64()),
+            SummaryValue::Number((took.as_secs_f64() * 10.0).round() / 10.0),
         )
         .json("sendSeconds", took.as_secs_f64().into())
         .add("Run", None, sheet)

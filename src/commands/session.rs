@@ -1,8 +1,12 @@
 //! The lifecycle every online command shares: resolve where requests go and with which key,
-//! start the in-process sandbox for `--sandbox`, build the one client; install the one Ctrl-C
-//! handler (the first stops taking work and gives what is in flight a grace period, the second
-//! quits at once); and at the end stop the sandbox. `import`, `export`, `get` and `portfolio`
-//! all run inside a [`Session`], so none of them handles these things its own way.
+//! start the in-process sandbox for `--sandbox`, build the one client; install the one
+//! interrupt handler (the first Ctrl-C, SIGTERM or SIGHUP stops taking work and gives what is
+//! in flight a grace period, the second quits at once); and at the end stop the sandbox.
+//! `import`, `export`, `get` and `portfolio` all run inside a [`Session`], so none of them
+//! handles these things its own way. The handler is for the commands with work to save (an
+//! import's results, an export's fetched leads); `get` and `portfolio` have none, so they keep
+//! the default and stop at once: neither leaves a partial file, the portfolio being renamed
+//! into place only when complete.
 
 use std::time::Duration;
 

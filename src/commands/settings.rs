@@ -115,6 +115,22 @@ pub fn offline_partner_fallback(args: &ConnectionArgs) -> Result<Option<String>,
     })
 }
 
+/// Where the results go, refused before anything is read or sent when its name asks for a
+/// format the results do not have (after an import, losing them would be the worst failure).
+///
+/// # Errors
+/// [`Error::Output`] for a name such as `results.json`.
+pub fn results(input: &str, output: Option<&Path>) -> Result<PathBuf, Error> {
+    let path = results_path(input, output);
+    output::Format::choose(
+        &path,
+        "the results",
+        output::results::FORMATS,
+        Some(Format::Xlsx),
+    )?;
+    Ok(path)
+}
+
 /// `-o`, or `leads.xlsx` → `leads.results.xlsx` beside the input; stdin → `stdin.results.xlsx`.
 pub fn results_path(input: &str, output: Option<&Path>) -> PathBuf {
     if let Some(o) = output {

@@ -124,6 +124,11 @@ pub fn atomic<T>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<T, OutputError>,
 ) -> Result<T, OutputError> {
+    // A device or a pipe (`-o /dev/stdout`) is written as it is: it has no earlier content to
+    // keep, and nothing can be renamed onto it.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return write(path);
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

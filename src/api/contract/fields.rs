@@ -82,6 +82,10 @@ pub struct Field {
     pub access: Access,
     /// Only in v1 (the v1 offer-line dates, [R] only).
     pub v1_only: bool,
+    /// Where the read model lists it within its section, when that differs from the table's
+    /// order (the contacts, REFERENCE.md §5.5–5.6 as exports have always written them); 0
+    /// keeps the table's order.
+    pub read_at: u8,
 }
 
 impl Field {
@@ -114,6 +118,15 @@ const fn rw(section: Section, name: &'static str, kind: Kind) -> Field {
         kind,
         access: Access::ReadWrite,
         v1_only: false,
+        read_at: 0,
+    }
+}
+
+/// A field the read model shows at `read_at` within its section.
+const fn rw_at(section: Section, name: &'static str, kind: Kind, read_at: u8) -> Field {
+    Field {
+        read_at,
+        ..rw(section, name, kind)
     }
 }
 
@@ -134,8 +147,8 @@ const fn v1(section: Section, name: &'static str, kind: Kind) -> Field {
 use Kind::*;
 use Section::*;
 
-/// The table. Writable fields come in the order of REFERENCE.md §5.2–5.6 as templates show them;
-/// the read model's own fields follow the lead's writable ones, in §5.7's order.
+/// The table. Writable fields come in the order templates and the import layout have always
+/// shown them; the read model's own fields follow the lead's writable ones, in §5.7's order.
 pub static FIELDS: &[Field] = &[
     Field {
         access: Access::WriteOnly,
@@ -190,15 +203,15 @@ pub static FIELDS: &[Field] = &[
     rw(OfferLine, "revenueType", Enum(EnumTable::RevenueType)),
     v1(OfferLine, "startDate", Date),
     v1(OfferLine, "endDate", Date),
-    rw(CustomerContact, "salutation", Text),
-    rw(CustomerContact, "firstName", Text),
-    rw(CustomerContact, "lastName", Text),
-    rw(CustomerContact, "email", Email),
-    rw(CustomerContact, "phoneNumber", Id),
-    rw(CustomerContact, "jobTitle", Text),
-    rw(PartnerContact, "salesRepFirstName", Text),
-    rw(PartnerContact, "salesRepLastName", Text),
-    rw(PartnerContact, "salesRepEmail", Email),
+    rw_at(CustomerContact, "email", Email, 4),
+    rw_at(CustomerContact, "firstName", Text, 2),
+    rw_at(CustomerContact, "lastName", Text, 3),
+    rw_at(CustomerContact, "salutation", Text, 1),
+    rw_at(CustomerContact, "jobTitle", Text, 6),
+    rw_at(CustomerContact, "phoneNumber", Id, 5),
+    rw_at(PartnerContact, "salesRepEmail", Email, 3),
+    rw_at(PartnerContact, "salesRepFirstName", Text, 1),
+    rw_at(PartnerContact, "salesRepLastName", Text, 2),
 ];
 
 /// Index of a field in [`FIELDS`]: a small copyable handle.

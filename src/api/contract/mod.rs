@@ -161,12 +161,16 @@ impl Section {
         })
     }
 
-    /// The fields of the section the read model shows, in the table's order.
+    /// The fields of the section the read model shows, in the read model's order.
     pub fn read_fields(self) -> impl Iterator<Item = FieldId> {
-        fields::ids().filter(move |id| {
-            let f = fields::field(*id);
-            f.section == self && f.readable()
-        })
+        let mut ids: Vec<FieldId> = fields::ids()
+            .filter(|id| {
+                let f = fields::field(*id);
+                f.section == self && f.readable()
+            })
+            .collect();
+        ids.sort_by_key(|id| fields::field(*id).read_at);
+        ids.into_iter()
     }
 
     /// The writable field `name` of the section.
