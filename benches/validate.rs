@@ -205,6 +205,7 @@ fn validate(input: &Path, out: &Path) -> usize {
         partner_id: None,
         fallback_partner_id: None,
         spool_requests: false,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     };
     let p = leadsheet::prepare(&plan).unwrap();
     leadsheet::write_results(&p, out, &Default::default()).unwrap();

@@ -30,6 +30,7 @@ fn validate_everything(path: &std::path::Path) {
         partner_id: Some("1".into()),
         fallback_partner_id: None,
         spool_requests: true,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     };
     if let Ok(p) = leadsheet::prepare(&plan) {
         let out = path.with_extension("results.csv");

@@ -177,7 +177,9 @@ pub fn leadsheet() -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin!("leadsheet"));
     c.env_remove("LEADSHEET_PARTNER_ID")
         .env_remove("LEADSHEET_API_KEY")
-        .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml");
+        .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml")
+        // Close dates are judged as of one day, so the samples' verdicts do not age.
+        .env("LEADSHEET_TODAY", "2026-01-01");
     c
 }
 
@@ -236,7 +238,9 @@ pub async fn run(args: Vec<String>, base: Option<String>, key: &str) -> Output {
             cmd.args(["--base-url", &b]);
         }
         cmd.env("LEADSHEET_API_KEY", key)
-            .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml");
+            .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml")
+            // Close dates are judged as of one day, so the samples' verdicts do not age.
+            .env("LEADSHEET_TODAY", "2026-01-01");
         cmd.output().unwrap()
     })
     .await

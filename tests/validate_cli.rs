@@ -615,10 +615,22 @@ fn every_create_rule_has_its_message() {
         &[
             ("valid", &[], "VALID", ""),
             (
-                "negative amount",
+                "negative amount: the contract sets no minimum",
                 &[("offerLines.1.amount", "-5")],
-                "INVALID",
-                "-5 must be zero or more",
+                "VALID",
+                "offerLines[1].amount: -5 is negative",
+            ),
+            (
+                "an unknown ISO 4217 code",
+                &[("leadOpportunity.currency", "EUX")],
+                "VALID",
+                "`EUX` is not an ISO 4217 currency code (did you mean EUR?)",
+            ),
+            (
+                "a close date in the past",
+                &[("leadOpportunity.closeDate", "2025-06-01")],
+                "VALID",
+                "is in the past for an open lead",
             ),
             (
                 "huge amount",
@@ -673,8 +685,8 @@ fn every_create_rule_has_its_message() {
                     ("customerContacts.1.firstName", "A"),
                     ("customerContacts.1.lastName", "B"),
                 ],
-                "INVALID",
-                "`not-an-email` is not an e-mail address",
+                "VALID",
+                "`not-an-email` does not look like an e-mail address",
             ),
             (
                 "currency pattern",

@@ -83,7 +83,21 @@ pub fn offline_plan(
         partner_id: args.partner_id.clone().filter(|p| !p.trim().is_empty()),
         fallback_partner_id,
         spool_requests,
+        today: today()?,
     })
+}
+
+/// The day rows are judged on: `LEADSHEET_TODAY` (`YYYY-MM-DD`), else today in UTC. Checking
+/// a file as of another day gives the same verdicts every time (tests, reproducible reports).
+///
+/// # Errors
+/// [`Error::Usage`] for a `LEADSHEET_TODAY` that is not a date.
+fn today() -> Result<chrono::NaiveDate, Error> {
+    match std::env::var("LEADSHEET_TODAY") {
+        Ok(d) if !d.trim().is_empty() => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .map_err(|_| Error::usage(format!("LEADSHEET_TODAY `{d}` is not a date (YYYY-MM-DD)"))),
+        _ => Ok(Utc::now().date_naive()),
+    }
 }
 
 /// The partner id of the config profile (`LEADSHEET_PROFILE`, else `default`), as `import`

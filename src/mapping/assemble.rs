@@ -316,6 +316,10 @@ impl LeadDraft {
         for (field, v) in &self.single.values {
             let def = contract::field(*field);
             let v = &v.value;
+            // A clear is not a value of the body: `clears` says what it empties.
+            if *v == Value::Clear {
+                continue;
+            }
             match def.section {
                 Section::Top if def.name == "partnerId" => req.partner_id = Some(text(v)),
                 Section::Top => {}
@@ -347,6 +351,28 @@ impl LeadDraft {
         req
     }
 
+    /// The fields the lead's rows clear with `#CLEAR`, in its single sections and in its list
+    /// items, with the cell that says so.
+    pub fn clears(&self) -> Vec<(FieldPath, Option<CellRef>)> {
+        let mut out: Vec<(FieldPath, Option<CellRef>)> = self
+            .single
+            .values
+            .iter()
+            .filter(|(_, v)| v.value == Value::Clear)
+            .map(|(f, v)| (FieldPath::of(*f), v.cell))
+            .collect();
+        for items in self.children.values() {
+            for (i, item) in items.iter().enumerate() {
+                for (f, v) in &item.values {
+                    if v.value == Value::Clear {
+                        out.push((FieldPath::of(*f).at(i as u32 + 1), v.cell));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Where each field of [`LeadDraft::to_request`]'s body came from, looked up on demand
     /// (problems are rare; building a map for every lead would cost more than it saves).
     pub fn origins(&self) -> Origins<'_> {
@@ -359,6 +385,7 @@ fn text(v: &Value) -> String {
         Value::Text(s) => s.clone(),
         Value::Num(n) => crate::sheet::number_text(*n),
         Value::List(items) => items.join(";"),
+        Value::Clear => String::new(),
     }
 }
 
@@ -415,6 +442,10 @@ fn offer_line(item: &Item) -> OfferLine {
     let mut l = OfferLine::default();
     for (field, v) in &item.values {
         let v = &v.value;
+        // In a list a field left out is already gone: the list sent replaces the stored one.
+        if *v == Value::Clear {
+            continue;
+        }
         match contract::field(*field).name {
             "offerNameId" => l.offer_name_id = text(v),
             "amount" => {
@@ -436,6 +467,10 @@ fn customer_contact(item: &Item) -> CustomerContact {
     let mut c = CustomerContact::default();
     for (field, v) in &item.values {
         let v = &v.value;
+        // In a list a field left out is already gone: the list sent replaces the stored one.
+        if *v == Value::Clear {
+            continue;
+        }
         match contract::field(*field).name {
             "email" => c.email = text(v),
             "firstName" => c.first_name = text(v),
@@ -453,6 +488,10 @@ fn partner_contact(item: &Item) -> PartnerContact {
     let mut c = PartnerContact::default();
     for (field, v) in &item.values {
         let v = &v.value;
+        // In a list a field left out is already gone: the list sent replaces the stored one.
+        if *v == Value::Clear {
+            continue;
+        }
         match contract::field(*field).name {
             "salesRepEmail" => c.sales_rep_email = text(v),
             "salesRepFirstName" => c.sales_rep_first_name = text(v),

@@ -12,12 +12,19 @@ use chrono_tz::Tz;
 use crate::api::contract::Kind;
 use crate::sheet::{Cell, number_text};
 
+/// The cell text that clears a field in an update: an empty cell sends nothing (the stored
+/// value stays), `#CLEAR` sends the field's empty value. Ignoring case; also as a mapping's
+/// constant (`value = "#CLEAR"`).
+pub const CLEAR: &str = "#CLEAR";
+
 /// A converted value, ready to go into the request body.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Text(String),
     Num(f64),
     List(Vec<String>),
+    /// [`CLEAR`]: the field's empty value, sent on purpose.
+    Clear,
 }
 
 impl Value {
@@ -33,6 +40,7 @@ impl Value {
                     .map(serde_json::Value::String)
                     .collect(),
             ),
+            Value::Clear => serde_json::Value::Null,
         }
     }
 
@@ -42,6 +50,7 @@ impl Value {
             Value::Text(s) => s.clone(),
             Value::Num(n) => number_text(*n),
             Value::List(items) => items.join("; "),
+            Value::Clear => CLEAR.to_string(),
         }
     }
 }
@@ -255,6 +264,9 @@ impl Conv {
         };
         if s.is_empty() {
             return Ok(None);
+        }
+        if s.eq_ignore_ascii_case(CLEAR) {
+            return Ok(Some(Value::Clear));
         }
         let v = match self.kind {
             Kind::Text | Kind::Id | Kind::Email => Value::Text(self.mapped(s)),

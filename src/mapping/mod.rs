@@ -10,5 +10,5 @@ pub mod resolve;
 
 pub use assemble::{LeadDraft, Origins, RowParts, map_row};
 pub use config::{MappingConfig, MappingError, Mode};
-pub use convert::{Conv, date_format, parse_number};
+pub use convert::{CLEAR, Conv, Value, date_format, parse_number};
 pub use resolve::{ResolveInput, Resolved, normalize_header, resolve};

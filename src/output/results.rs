@@ -400,7 +400,7 @@ pub fn write_requests(prepared: &Prepared, path: &Path) -> Result<usize, OutputE
                 "action": lead.action,
                 "method": op.method().to_string(),
                 "path": op.path(version, lead.ds_id.as_deref().unwrap_or_default()),
-                "body": lead.body,
+                "body": lead.body_json(),
             });
             serde_json::to_writer(&mut w, &line).map_err(|e| werr(e.into()))?;
             w.write_all(b"\n").map_err(werr)?;

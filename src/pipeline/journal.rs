@@ -133,7 +133,7 @@ pub fn key(lead: &SpooledLead) -> String {
 /// A digest of the body a lead sends: an outcome applies again only to the same body.
 pub fn digest(lead: &SpooledLead) -> String {
     use sha2::Digest;
-    let bytes = serde_json::to_vec(&lead.body).unwrap_or_default();
+    let bytes = serde_json::to_vec(&lead.body_json()).unwrap_or_default();
     crate::sheet::hex(&sha2::Sha256::digest(&bytes)[..12])
 }
 
@@ -590,6 +590,7 @@ mod tests {
                 },
                 ..Default::default()
             },
+            clears: vec![],
         }
     }
 

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::outcome::{Recorder, Status};
-use crate::api::contract::ApiVersion;
+use crate::api::contract::{self, ApiVersion, FieldId, Kind, Section};
 use crate::api::model::LeadRequest;
 use crate::mapping::{self, LeadDraft, MappingConfig, MappingError, Mode, ResolveInput, Resolved};
 use crate::problem::{Problem, Subject};
@@ -62,6 +62,8 @@ pub struct OfflinePlan {
     pub fallback_partner_id: Option<String>,
     /// Keep the bodies of valid leads (for `--emit-requests` and submission).
     pub spool_requests: bool,
+    /// The day rows are judged on (a close date before it is in the past).
+    pub today: chrono::NaiveDate,
 }
 
 /// One valid lead's body as spooled to disk.
@@ -78,6 +80,46 @@ pub struct SpooledLead {
     )]
     pub ds_id: Option<String>,
     pub body: LeadRequest,
+    /// The fields an update empties on purpose (`#CLEAR`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clears: Vec<FieldId>,
+}
+
+impl SpooledLead {
+    /// The JSON body the lead sends. An update carries only what its row fills: no key of an
+    /// empty cell or an unmapped field, so nothing stored is erased by accident (what 3DS does
+    /// with a null is undocumented, REFERENCE.md §12); and the fields it clears on purpose,
+    /// with their empty value (`""` for text, `[]` for a list, null for a legal-entity field).
+    pub fn body_json(&self) -> serde_json::Value {
+        let mut body = serde_json::to_value(&self.body).unwrap_or_default();
+        if self.action == Action::Update
+            && let Some(le) = body
+                .get_mut("customerLegalEntity")
+                .and_then(serde_json::Value::as_object_mut)
+        {
+            le.retain(|_, v| !v.is_null());
+        }
+        for id in &self.clears {
+            let field = contract::field(*id);
+            let Some(key) = field.section.key() else {
+                continue;
+            };
+            let empty = match (field.section, field.kind) {
+                (Section::LegalEntity, _) => serde_json::Value::Null,
+                (_, Kind::TextList | Kind::EnumList(_)) => serde_json::Value::Array(vec![]),
+                _ => serde_json::Value::String(String::new()),
+            };
+            if let Some(obj) = body.as_object_mut() {
+                let section = obj
+                    .entry(key)
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                if let Some(section) = section.as_object_mut() {
+                    section.insert(field.name.to_string(), empty);
+                }
+            }
+        }
+        body
+    }
 }
 
 /// The result of the offline stage.
@@ -241,6 +283,7 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
     let rules = Rules {
         version: plan.version,
         mode: plan.mode,
+        today: plan.today,
     };
     let mut recorder = Recorder::default();
     for p in header_problems(&sheet.headers, sheet.info.header_row) {
@@ -280,6 +323,7 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
                 action: checked.action,
                 ds_id: checked.ds_id,
                 body: checked.request,
+                clears: checked.clears,
             };
             serde_json::to_writer(&mut *w, &line).map_err(|e| PipelineError::Write {
                 path: f.path().to_path_buf(),

@@ -115,16 +115,7 @@ pub async fn send(
     stopped: impl Fn() -> Option<String>,
 ) -> ((Status, Detail), Stop) {
     let mut report = Report::default();
-    let body = match serde_json::to_value(&lead.body) {
-        Ok(b) => b,
-        Err(e) => {
-            let d = Detail {
-                message: Some(format!("cannot encode the body: {e}")),
-                ..Default::default()
-            };
-            return ((Status::Failed, d), None);
-        }
-    };
+    let body = lead.body_json();
     let result = match lead.action {
         Action::Create => create(client, lead, &body, how, &mut report).await,
         Action::Update => update(client, lead, &body, how, &mut report).await,
@@ -268,6 +259,7 @@ mod tests {
             action,
             ds_id: None,
             body: Default::default(),
+            clears: vec![],
         }
     }
 

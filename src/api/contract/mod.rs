@@ -12,6 +12,7 @@
 
 pub mod enums;
 mod fields;
+pub mod formats;
 mod path;
 
 use std::fmt;

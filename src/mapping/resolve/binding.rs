@@ -243,7 +243,7 @@ impl<'a> Ctx<'a> {
             let items = match v {
                 Value::Text(s) => vec![s.clone()],
                 Value::List(l) => l.clone(),
-                Value::Num(_) => vec![],
+                Value::Num(_) | Value::Clear => vec![],
             };
             for item in items {
                 if !allowed.contains(&item.as_str()) {

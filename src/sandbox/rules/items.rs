@@ -5,9 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::Rejection;
-use super::values::{
-    as_object, invalid, is_plain_date, looks_like_email, one_of, required_text, text, type_name,
-};
+use super::values::{as_object, invalid, is_plain_date, one_of, required_text, text, type_name};
 use crate::api::contract::{ApiVersion, Section, enums};
 
 pub(super) fn offer_lines(
@@ -124,7 +122,6 @@ pub(super) fn contacts(
     path: &str,
     required_keys: &[&str],
     optional_keys: &[&str],
-    email_key: &str,
 ) -> Result<Vec<Value>, Rejection> {
     let items = v
         .as_array()
@@ -144,16 +141,8 @@ pub(super) fn contacts(
                 kept.insert((*key).to_string(), val.clone());
             }
         }
-        let email = kept
-            .get(email_key)
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !looks_like_email(email) {
-            return Err(invalid(
-                &format!("{p}.{email_key}"),
-                format!("`{email}` is not an e-mail address"),
-            ));
-        }
+        // The contract declares no e-mail format (REFERENCE.md §5.5, §5.6): any non-empty
+        // string is taken, as a server that declares none would.
         out.push(Value::Object(kept));
     }
     Ok(out)
@@ -170,30 +159,49 @@ pub(super) fn customer_contacts(v: &Value) -> Result<Vec<Value>, Rejection> {
         "customerContacts",
         CUSTOMER_CONTACT_REQUIRED,
         CUSTOMER_CONTACT_OPTIONAL,
-        "email",
     )
 }
 
 pub(super) fn partner_contacts(v: &Value) -> Result<Vec<Value>, Rejection> {
-    contacts(
-        v,
-        "partnerContacts",
-        PARTNER_CONTACT_REQUIRED,
-        &[],
-        "salesRepEmail",
-    )
+    contacts(v, "partnerContacts", PARTNER_CONTACT_REQUIRED, &[])
 }
 
-/// In a PATCH the legal entity is partial: only the keys sent are checked and merged.
+/// In a PATCH the legal entity is merged key by key: the keys sent change, the others stay.
+/// `name`, `city` and `country` are required keys, as on a create (REFERENCE.md §5.4), and
+/// must have values unless the entity's `id` names it; a null there keeps the stored value.
+/// Any other key sent as null is cleared.
 pub(super) fn patch_legal_entity(v: &Value) -> Result<Map<String, Value>, Rejection> {
-    let le = as_object(v, "customerLegalEntity")?;
+    let path = "customerLegalEntity";
+    let le = as_object(v, path)?;
     let mut out = Map::new();
     for key in Section::LegalEntity.field_names() {
         if let Some(val) = le.get(key) {
             if !val.is_null() {
-                text(val, &format!("customerLegalEntity.{key}"))?;
+                text(val, &format!("{path}.{key}"))?;
             }
             out.insert(key.to_string(), val.clone());
+        }
+    }
+    let has_id = out
+        .get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.trim().is_empty());
+    for key in ["name", "city", "country"] {
+        if !le.contains_key(key) {
+            return Err(invalid(&format!("{path}.{key}"), "is required"));
+        }
+        let empty = out
+            .get(key)
+            .and_then(Value::as_str)
+            .is_none_or(|s| s.trim().is_empty());
+        if empty && !has_id {
+            return Err(invalid(
+                &format!("{path}.{key}"),
+                "must not be empty unless customerLegalEntity.id is given",
+            ));
+        }
+        if empty {
+            out.remove(key);
         }
     }
     Ok(out)

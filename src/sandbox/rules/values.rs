@@ -3,11 +3,10 @@
 //! checked of each kind is the sandbox's own judgement, kept apart from the client's on purpose
 //! (it is the oracle the client is tested against).
 
-use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use super::{ERR805_MESSAGE, INVALID_FIELD, Rejection};
-use crate::api::contract::{self, ApiVersion, enums};
+use crate::api::contract::{self, ApiVersion, enums, formats};
 
 pub(super) fn invalid(path: &str, what: impl std::fmt::Display) -> Rejection {
     Rejection {
@@ -109,14 +108,15 @@ pub(super) fn one_of(
     ))
 }
 
-/// ISO 8601 as the API means it for `closeDate`/`nextMilestoneDate`: a full date-time with an
-/// offset or `Z` (RFC 3339). A bare date is refused like any other non-date-time.
+/// ISO 8601 as the API means it for `closeDate`/`nextMilestoneDate`: a full date-time with a
+/// `T` and an offset or `Z` (the contract's `date-time`, `contract::formats`). A bare date, or a
+/// space for the `T`, is answered 406 `ERR805`.
 pub fn is_iso_datetime(s: &str) -> bool {
-    chrono::DateTime::parse_from_rfc3339(s).is_ok()
+    formats::is_date_time(s)
 }
 
 pub(super) fn is_plain_date(s: &str) -> bool {
-    s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+    formats::is_date(s)
 }
 
 pub(super) fn check_field(kind: Kind, v: &Value, path: &str) -> Result<(), Rejection> {
@@ -167,24 +167,5 @@ pub(super) fn check_field(kind: Kind, v: &Value, path: &str) -> Result<(), Rejec
                 ))
             }
         }
-    }
-}
-
-/// A deliberately loose e-mail test: one `@` with text on both sides and a dot in the domain.
-/// The contract declares no format (REFERENCE.md §5.5), so the sandbox refuses only what no
-/// server could take for an address. The client's own check (`contract::looks_like_email`) is
-/// stricter on purpose: it also refuses an empty domain label (`a@b..com`), a fix a user wants
-/// before sending rather than after.
-pub fn looks_like_email(s: &str) -> bool {
-    let mut parts = s.split('@');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !s.chars().any(char::is_whitespace)
-        }
-        _ => false,
     }
 }
