@@ -4,6 +4,7 @@
 mod util;
 
 mod architecture;
+mod conformance;
 mod export_online;
 mod import_online;
 mod props;

@@ -236,7 +236,7 @@ pub fn check(draft: &LeadDraft, rules: Rules) -> Checked {
                     "to update a lead (it is the 3DS id, e.g. 9YEL-Y3W56Q)",
                 );
             }
-            rules::update(&request, &mut r);
+            rules::update(&request, !clears.is_empty(), &mut r);
         }
     }
     if action == Action::Create && rules.mode == Mode::Create && ds_id.is_some() {

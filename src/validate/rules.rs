@@ -55,8 +55,8 @@ pub(super) fn create(req: &LeadRequest, r: &mut Report<'_>) {
     children(req, r, true);
 }
 
-/// An update (REFERENCE.md §4.2, §5.1): only what the row fills is sent.
-pub(super) fn update(req: &LeadRequest, r: &mut Report<'_>) {
+/// An update (REFERENCE.md §4.2, §5.1): only what the row fills is sent, and what it clears.
+pub(super) fn update(req: &LeadRequest, clears: bool, r: &mut Report<'_>) {
     let what = "for an update";
     // §11 #13: [Y] makes partnerId optional on an update, [R] requires it for v0 and v1
     // alike; the newest source wins, and sending it satisfies both.
@@ -76,7 +76,7 @@ pub(super) fn update(req: &LeadRequest, r: &mut Report<'_>) {
     forecast(req, r, false);
     children(req, r, false);
     // Only when the row is otherwise right: a cell that could not be read already says so.
-    if !r.problems.iter().any(|p| p.is_error()) && !changes_something(req) {
+    if !r.problems.iter().any(|p| p.is_error()) && !clears && !changes_something(req) {
         r.warning(
             FieldPath::section(Section::Lead),
             "the row changes nothing: every mapped field is empty".to_string(),
