@@ -52,12 +52,12 @@ const STAGES: &[&str] = &[
 
 /// Row `i` as text cells (CSV form); every 50th row has a bad date, every 97th a bad stage.
 fn row(i: usize) -> Vec<String> {
-    let stage = if i % 97 == 0 {
+    let stage = if i.is_multiple_of(97) {
         STAGES[5]
     } else {
         STAGES[i % 5]
     };
-    let date = if i % 50 == 0 {
+    let date = if i.is_multiple_of(50) {
         "31.02.2026".to_string()
     } else {
         format!("{:02}.{:02}.2026", i % 28 + 1, i % 12 + 1)
@@ -86,17 +86,17 @@ fn row(i: usize) -> Vec<String> {
         "3DEXPERIENCE_Design/Engineering_On_Premise".into(),
         format!("{}.{:03},50", 10 + i % 90, i % 1000),
         "Perpetual".into(),
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             "SIMULIA_Abaqus_Token".into()
         } else {
             String::new()
         },
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             "1.200".into()
         } else {
             String::new()
         },
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             "Yearly rental".into()
         } else {
             String::new()

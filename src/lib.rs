@@ -20,6 +20,7 @@ mod api;
 mod cli;
 mod commands;
 mod config;
+mod durable;
 mod error;
 mod export;
 mod mapping;
@@ -52,6 +53,25 @@ pub use sandbox::{
     DEFAULT_MAX_BODY_BYTES, DEMO_API_KEY, DEMO_PARTNER_ID, RecordSummary, SandboxConfig,
     SandboxError, SandboxHandle, start as start_sandbox,
 };
+
+/// Writes a line to stderr. A terminal that went away (a closed SSH session after SIGHUP) is
+/// no reason to panic: the line is lost, the run goes on to write its results.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Writes a line to stdout, as [`say!`] does to stderr.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 /// The process exit codes, documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

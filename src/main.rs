@@ -27,14 +27,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("leadsheet: cannot start the async runtime: {e}");
+            leadsheet::say!("leadsheet: cannot start the async runtime: {e}");
             return ExitCode::from(Exit::Fatal.code());
         }
     };
     let exit = match runtime.block_on(leadsheet::run(cli)) {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("leadsheet: error: {}", leadsheet::error_chain(&e));
+            leadsheet::say!("leadsheet: error: {}", leadsheet::error_chain(&e));
             e.exit()
         }
     };

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("terminal", 0),
     ("sheet", 0),
     ("config", 0),
+    ("durable", 0),
     ("api", 1),
     ("problem", 2),
     ("sandbox", 2),

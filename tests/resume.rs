@@ -231,6 +231,15 @@ async fn an_unfinished_journal_is_never_overwritten_and_a_changed_input_is_named
         err.contains("did not finish") && err.contains("--resume"),
         "{err}"
     );
+    // Another partner id for every lead is another import.
+    let o = run(
+        args(&["--resume", "--partner-id", "999"]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the partner id"));
     // A changed input is named, and refused unless --force.
     let mut changed = std::fs::read_to_string(&input).unwrap();
     changed.push_str(
@@ -325,4 +334,79 @@ async fn upsert_by_partner_id_updates_only_what_differs() {
         got.body["data"]["leadOpportunity"]["customerLegalEntity"]["city"],
         "Paris"
     );
+}
+
+#[tokio::test]
+async fn an_upsert_under_faults_updates_every_existing_record() {
+    // 503s make creates' outcomes unknown: a record found by the search that settles them was
+    // there before the upsert, so it is updated, not taken for the upsert's own create.
+    let sb = sandbox(SandboxConfig {
+        fail_503: 0.3,
+        seed: 3,
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 40, "UPF");
+    let out = dir.path().join("upf.results.xlsx");
+    let import = |extra: &[&str]| {
+        let mut a = s(&[
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        a.extend(s(extra));
+        a
+    };
+    let o = run(import(&[]), Some(sb.handle.base_url()), &sb.key).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&input)
+        .unwrap()
+        .replace(",Lead ", ",Renamed lead ");
+    std::fs::write(&input, text).unwrap();
+    let o = run(
+        import(&["--mode", "upsert"]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rows = results_rows(&out);
+    assert!(
+        rows.iter().all(|r| r["Status"] == "UPDATED"),
+        "{:?}",
+        rows.iter()
+            .map(|r| (&r["Status"], &r["Action"]))
+            .collect::<Vec<_>>()
+    );
+    for r in &rows {
+        // The sandbox answers this read with 503 too, at the same rate: ask until it answers.
+        let mut got = sb.get(&format!("{V1}/{}", r["dsLeadOpportunityId"])).await;
+        for _ in 0..50 {
+            if got.status != 503 {
+                break;
+            }
+            got = sb.get(&format!("{V1}/{}", r["dsLeadOpportunityId"])).await;
+        }
+        assert_eq!(got.status, 200, "{}", got.body);
+        assert!(
+            got.body["data"]["leadOpportunity"]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("Renamed lead "),
+            "{r:?}"
+        );
+    }
+    assert_eq!(sb.stats().await["records"]["total"], 40);
 }

@@ -17,7 +17,7 @@ pub async fn run(global: &GlobalArgs, args: GetArgs) -> Result<Exit, Error> {
     let trace = |t: Option<String>| t.map(|t| format!(" (trace id {t})")).unwrap_or_default();
     match result {
         Ok(lead) if !lead.is_object() => {
-            eprintln!(
+            crate::say!(
                 "leadsheet: error: cannot get `{}`: the answer holds no data.leadOpportunity{}",
                 args.id,
                 trace(report.trace_id)
@@ -26,7 +26,7 @@ pub async fn run(global: &GlobalArgs, args: GetArgs) -> Result<Exit, Error> {
         }
         Ok(lead) if args.json => {
             let text = serde_json::to_string_pretty(&lead).unwrap_or_else(|_| lead.to_string());
-            println!("{text}");
+            crate::out!("{text}");
             Ok(Exit::Success)
         }
         Ok(lead) => {
@@ -34,7 +34,7 @@ pub async fn run(global: &GlobalArgs, args: GetArgs) -> Result<Exit, Error> {
             flatten("", &lead, &mut lines);
             let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
             for (k, v) in lines {
-                println!("{k:width$}  {v}");
+                crate::out!("{k:width$}  {v}");
             }
             Ok(Exit::Success)
         }
@@ -44,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: GetArgs) -> Result<Exit, Error> {
                 .and_then(|f| f.code.clone())
                 .map(|c| format!(" {c}"))
                 .unwrap_or_default();
-            eprintln!(
+            crate::say!(
                 "leadsheet: error: cannot get `{}`:{code} {}{}",
                 args.id,
                 e.message(),

@@ -17,7 +17,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
         return dry_run(global, args).await;
     }
     let results = settings::results(&args.input.input, args.output.as_deref())?;
-    let journal_path = journal::path(&results, args.journal.as_deref());
+    let journal_path = journal::path(&results, args.journal.as_deref(), &args.input.input);
     let outputs = [
         Some(results.as_path()),
         args.emit_requests.as_deref(),
@@ -29,6 +29,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     let client = ClientSettings::new(&args.connection, &args.send, plan.version)?;
     let session = Session::connect(&client, global.quiet).await?;
     plan.fallback_partner_id = session.partner_fallback.clone();
+    let partner_id = plan.partner_id.clone().or(plan.fallback_partner_id.clone());
     let mode = plan.mode;
     let mut prepared = offline::prepare(plan).await?;
     if let Some(path) = &args.emit_requests {
@@ -38,6 +39,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
         &journal_path,
         &prepared,
         &session.label,
+        partner_id,
         earlier,
         &args,
         global.quiet,
@@ -54,8 +56,9 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     };
     let mut summary = report::offline("import", &prepared, mode);
     report::sending(&mut summary, &session.label, concurrency, took, &end);
+    journal::describe(kept.as_ref(), &mut summary);
+    let complete = journal::complete(&end, &prepared);
     let journaled = kept.is_some();
-    let complete = journal::close(kept, &end, &prepared, &mut summary)?;
     session.close().await;
     let done = Finish {
         command: "import",
@@ -65,7 +68,11 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
         exit,
         rescue: true,
     };
-    offline::finish(global, args.json, done).await?;
+    // The results first, the journal's end after: whatever fails, the other is still done.
+    let written = offline::finish(global, args.json, done).await;
+    let closed = journal::close(kept, &end, complete && written.is_ok());
+    written?;
+    closed?;
     report::ended(&end, journaled && !complete, &journal_path);
     Ok(exit)
 }

@@ -7,14 +7,27 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::ImportArgs;
 use crate::output::Summary;
-use crate::pipeline::journal::{self, FORMAT, Header, Journal, Recorded};
+use crate::pipeline::journal::{self, FORMAT, Header, Journal, Known, Recorded};
 use crate::pipeline::{Prepared, RunEnd, Status};
 use crate::{Error, sheet};
 
 /// The journal of the results `results`: `--journal`, else beside them with the extension
-/// `.journal` (`leads.results.xlsx` → `leads.results.journal`).
-pub fn path(results: &Path, journal: Option<&Path>) -> PathBuf {
-    journal.map_or_else(|| results.with_extension("journal"), Path::to_path_buf)
+/// `.journal` (`leads.results.xlsx` → `leads.results.journal`). Results written to a device or a
+/// pipe (`-o /dev/stdout`) have no beside: their journal is in the current directory, named
+/// after the input.
+pub fn path(results: &Path, journal: Option<&Path>, input: &str) -> PathBuf {
+    if let Some(j) = journal {
+        return j.to_path_buf();
+    }
+    if std::fs::metadata(results).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let stem = Path::new(input)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .filter(|s| *s != "-")
+            .unwrap_or("stdin");
+        return PathBuf::from(format!("{stem}.results.journal"));
+    }
+    results.with_extension("journal")
 }
 
 /// What an import keeps: the journal it writes, and the outcomes of the run it resumes.
@@ -31,7 +44,7 @@ pub struct Kept {
 pub fn earlier(path: &Path, args: &ImportArgs, quiet: bool) -> Result<Option<Recorded>, Error> {
     if args.connection.sandbox {
         if args.resume && !quiet {
-            eprintln!(
+            crate::say!(
                 "leadsheet import: --resume: the embedded sandbox keeps its leads only while it runs, so there is nothing to resume; importing from the beginning"
             );
         }
@@ -42,7 +55,7 @@ pub fn earlier(path: &Path, args: &ImportArgs, quiet: bool) -> Result<Option<Rec
         journal::check_not_unfinished(path, earlier.as_ref())?;
     }
     if args.resume && earlier.is_none() && !quiet {
-        eprintln!(
+        crate::say!(
             "leadsheet import: --resume: there is no journal at {}; importing from the beginning",
             path.display()
         );
@@ -67,6 +80,7 @@ pub fn open(
     path: &Path,
     p: &Prepared,
     server: &str,
+    partner_id: Option<String>,
     earlier: Option<Recorded>,
     args: &ImportArgs,
     quiet: bool,
@@ -85,19 +99,27 @@ pub fn open(
         mode: p.resolved.mode.as_str().into(),
         api_version: p.resolved.version.as_str().into(),
         base_url: server.to_string(),
+        partner_id,
     };
     let replacing = earlier.is_some() && !args.resume;
     let (journal, resumed) = journal::open(path, &header, earlier, args.resume, args.force)?;
     if !quiet {
         if let Some(r) = &resumed {
-            eprintln!(
-                "leadsheet import: resuming from {}: {} lead(s) settled are not sent again, {} sent without an outcome are searched for first",
+            // Counted against this input's leads, not everything the journal ever saw.
+            let (mut settled, mut uncertain) = (0, 0);
+            for lead in p.valid_leads()? {
+                match r.known(&lead) {
+                    Some(Known::Final(..)) => settled += 1,
+                    Some(Known::Uncertain) => uncertain += 1,
+                    None => {}
+                }
+            }
+            crate::say!(
+                "leadsheet import: resuming from {}: {settled} lead(s) settled are not sent again, {uncertain} sent without an outcome are searched for first",
                 path.display(),
-                r.settled(),
-                r.uncertain()
             );
         } else if replacing {
-            eprintln!(
+            crate::say!(
                 "leadsheet import: replacing the journal of a finished import at {}",
                 path.display()
             );
@@ -106,29 +128,61 @@ pub fn open(
     Ok(Some(Kept { journal, resumed }))
 }
 
-/// Closes the journal with how the run ended; adds it to the summary.
-///
-/// # Errors
-/// [`Error::Journal`] when its last writes failed.
-pub fn close(
-    kept: Option<Kept>,
-    end: &RunEnd,
-    p: &Prepared,
-    summary: &mut Summary,
-) -> Result<bool, Error> {
-    let Some(kept) = kept else {
-        return Ok(true);
-    };
+/// Whether the run left nothing for `--resume`: it completed, and every lead sent is settled.
+pub fn complete(end: &RunEnd, p: &Prepared) -> bool {
     let leads = p.recorder.leads_by_status();
     let unsettled = [Status::Failed, Status::NotSubmitted, Status::Valid]
         .iter()
         .any(|s| leads.contains_key(s));
-    let complete = *end == RunEnd::Completed && !unsettled;
-    let path = kept.journal.path().to_path_buf();
-    let resumed = kept.resumed.as_ref().map_or(0, Recorded::settled);
-    kept.journal.finish(&end.describe(), complete)?;
-    summary
-        .add("Journal", Some("journal"), path.display().to_string())
-        .add("Leads settled by an earlier run", Some("resumed"), resumed);
-    Ok(complete)
+    *end == RunEnd::Completed && !unsettled
+}
+
+/// Adds the journal to the summary.
+pub fn describe(kept: Option<&Kept>, summary: &mut Summary) {
+    if let Some(k) = kept {
+        summary.add(
+            "Journal",
+            Some("journal"),
+            k.journal.path().display().to_string(),
+        );
+    }
+}
+
+/// Closes the journal with how the run ended, once the results are written: a journal that
+/// says "complete" is one the next import may replace, so it must not say so before the
+/// results exist.
+///
+/// # Errors
+/// [`Error::Journal`] when its last writes failed.
+pub fn close(kept: Option<Kept>, end: &RunEnd, complete: bool) -> Result<(), Error> {
+    match kept {
+        Some(k) => Ok(k.journal.finish(&end.describe(), complete)?),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_journal_sits_beside_the_results_or_here() {
+        assert_eq!(
+            path(Path::new("out/leads.results.xlsx"), None, "leads.xlsx"),
+            PathBuf::from("out/leads.results.journal")
+        );
+        assert_eq!(
+            path(Path::new("r.csv"), Some(Path::new("j")), "x.csv"),
+            PathBuf::from("j")
+        );
+        // A device has no beside.
+        assert_eq!(
+            path(Path::new("/dev/null"), None, "in/leads.xlsx"),
+            PathBuf::from("leads.results.journal")
+        );
+        assert_eq!(
+            path(Path::new("/dev/null"), None, "-"),
+            PathBuf::from("stdin.results.journal")
+        );
+    }
 }

@@ -78,7 +78,7 @@ pub async fn finish(global: &GlobalArgs, json: bool, f: Finish) -> Result<Prepar
         let results = match written {
             None => results,
             Some(w) => {
-                eprintln!(
+                crate::say!(
                     "leadsheet: warning: {}; the results were written to {} instead",
                     crate::error::chain(&w.why),
                     w.path.display()
@@ -125,7 +125,7 @@ pub async fn check(global: &GlobalArgs, plan: OfflinePlan, out: Outputs) -> Resu
     };
     finish(global, out.json, done).await?;
     if let (Some(n), Some(path), false) = (emitted, &out.emit_requests, global.quiet) {
-        eprintln!(
+        crate::say!(
             "leadsheet validate: {n} request body(ies) written to {}",
             path.display()
         );

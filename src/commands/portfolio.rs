@@ -36,7 +36,7 @@ pub async fn run(global: &GlobalArgs, args: PortfolioArgs) -> Result<Exit, Error
     let catalogue = fetched?;
     let n = catalogue.items.len();
     if let Some(e) = catalogue.estimate.filter(|e| *e != n as u64 && !quiet) {
-        eprintln!(
+        crate::say!(
             "leadsheet portfolio: note: the server estimated {e} items and returned {n} distinct ones"
         );
     }

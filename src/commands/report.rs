@@ -102,12 +102,12 @@ pub fn sending(s: &mut Summary, server: &str, concurrency: u16, took: Duration, 
 /// What stderr says when an import did not finish, and how to continue it.
 pub fn ended(end: &RunEnd, resumable: bool, journal: &Path) {
     if let RunEnd::Stopped(why) = end {
-        eprintln!(
+        crate::say!(
             "leadsheet: error: the run stopped: {why}. Rows not sent are NOT_SUBMITTED in the results."
         );
     }
     if resumable {
-        eprintln!(
+        crate::say!(
             "leadsheet: the import did not finish; run the same command with --resume to continue it (journal {})",
             journal.display()
         );
@@ -142,7 +142,7 @@ pub fn announce(quiet: bool, p: &Prepared, server: &str, concurrency: u16) -> u6
         .copied()
         .unwrap_or(0) as u64;
     if !quiet {
-        eprintln!(
+        crate::say!(
             "leadsheet import: {} row(s) checked, {sendable} to send to {server} ({} mode, API {}, up to {concurrency} at once)",
             p.data_rows,
             p.resolved.mode.as_str(),
@@ -185,17 +185,17 @@ pub fn text(command: &str, p: &Prepared, results: &Path) -> String {
 /// stderr unless `--quiet`.
 pub fn print(json: bool, quiet: bool, summary: &Summary, line: &str) {
     if json {
-        println!("{}", summary.to_json());
+        crate::out!("{}", summary.to_json());
     }
     if !quiet {
-        eprintln!("{line}");
+        crate::say!("{line}");
     }
 }
 
 /// Says how many leads an export found, before it fetches them.
 pub fn found(quiet: bool, ids: usize, searches: usize, server: &str) {
     if !quiet {
-        eprintln!(
+        crate::say!(
             "leadsheet export: {ids} lead(s) found by {searches} search(es) on {server}; fetching details"
         );
     }

@@ -45,7 +45,7 @@ pub async fn run(global: &GlobalArgs, args: SandboxArgs) -> Result<Exit, Error> 
         } else {
             format!("{} configured key(s)", args.api_keys.len())
         };
-        eprintln!(
+        crate::say!(
             "leadsheet sandbox: API4Partners on {} accepting {keys}; {} preloaded lead(s); stats at /_sandbox/stats; Ctrl-C stops",
             handle.base_url(),
             args.preload

@@ -68,7 +68,7 @@ impl Session {
                     .map_err(|e| Error::from(e).context("starting the embedded sandbox"))?;
                 let url = handle.base_url();
                 if !quiet {
-                    eprintln!(
+                    crate::say!(
                         "leadsheet: using the embedded sandbox at {url} (demo key, partner {DEMO_PARTNER_ID}{}); nothing leaves this machine",
                         if args.sandbox_preload > 0 {
                             format!(", {} preloaded leads", args.sandbox_preload)
@@ -139,12 +139,14 @@ impl Session {
             let Some(what) = signals.next().await else {
                 return;
             };
-            if !quiet {
-                eprintln!("\nleadsheet: {what}: stopping — {stopping} (again quits at once)");
-            }
+            // Cancel first: after SIGHUP the terminal may be gone, and what follows must not
+            // depend on writing to it.
             cancel.cancel();
+            if !quiet {
+                crate::say!("\nleadsheet: {what}: stopping — {stopping} (again quits at once)");
+            }
             if signals.next().await.is_some() {
-                eprintln!("leadsheet: quit at once; what was not written is lost");
+                crate::say!("leadsheet: quit at once; what was not written is lost");
                 std::process::exit(130);
             }
         });

@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs, args: TemplateArgs) -> Result<Exit, Error> {
     let template = Template::plan(&mapping, &mapping_path, version, usize::from(args.items))?;
     template.write(&args.output)?;
     if !global.quiet {
-        eprintln!(
+        crate::say!(
             "leadsheet template: {} column(s), {} with a dropdown (API {version}), written to {}",
             template.columns.len(),
             template.dropdowns(),

@@ -136,10 +136,15 @@ pub fn atomic<T>(
     let partial = path.with_file_name(format!("{name}.partial"));
     match write(&partial) {
         Ok(v) => {
+            // On disk before it takes the name: a power cut leaves the old file or the new one.
+            if let Ok(f) = std::fs::File::open(&partial) {
+                let _ = f.sync_all();
+            }
             std::fs::rename(&partial, path).map_err(|e| {
                 let _ = std::fs::remove_file(&partial);
                 OutputError::write(path, e)
             })?;
+            crate::durable::sync_dir(path);
             Ok(v)
         }
         Err(e) => {

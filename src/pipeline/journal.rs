@@ -40,6 +40,10 @@ pub struct Header {
     pub mode: String,
     pub api_version: String,
     pub base_url: String,
+    /// The partner id every lead gets from `--partner-id`, the environment or the profile
+    /// (not the mapping's, which the mapping's digest covers).
+    #[serde(default)]
+    pub partner_id: Option<String>,
 }
 
 impl Header {
@@ -60,6 +64,11 @@ impl Header {
         check("the mode", &self.mode, &now.mode);
         check("the API version", &self.api_version, &now.api_version);
         check("the server", &self.base_url, &now.base_url);
+        check(
+            "the partner id",
+            self.partner_id.as_deref().unwrap_or("(none)"),
+            now.partner_id.as_deref().unwrap_or("(none)"),
+        );
         out
     }
 }
@@ -169,12 +178,15 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    /// What the journal knows of `lead`, if its body is the one journaled.
+    /// What the journal knows of `lead`. A final outcome applies only to the same body (a row
+    /// changed under `--force` is sent again); a lead sent without an outcome is uncertain
+    /// whatever its body now, since the search that settles it goes by its id.
     pub fn known(&self, lead: &SpooledLead) -> Option<&Known> {
-        self.leads
-            .get(&key(lead))
-            .filter(|(d, _)| *d == digest(lead))
-            .map(|(_, k)| k)
+        let (d, known) = self.leads.get(&key(lead))?;
+        match known {
+            Known::Final(..) if *d != digest(lead) => None,
+            k => Some(k),
+        }
     }
 
     /// Leads with a final outcome.
@@ -218,6 +230,11 @@ pub enum JournalError {
         uncertain: usize,
     },
     #[error(
+        "{} is in use by another leadsheet import; wait for it to end (two imports of one journal would send the same leads)",
+        path.display()
+    )]
+    Busy { path: PathBuf },
+    #[error(
         "--resume: this is not the import the journal {} holds: {}; resume with what it imported, or add --force to continue anyway (leads whose body changed are sent again)",
         path.display(),
         changes.join("; ")
@@ -228,7 +245,9 @@ pub enum JournalError {
 impl JournalError {
     pub fn exit(&self) -> crate::Exit {
         match self {
-            JournalError::Read { .. } | JournalError::Write { .. } => crate::Exit::Fatal,
+            JournalError::Read { .. } | JournalError::Write { .. } | JournalError::Busy { .. } => {
+                crate::Exit::Fatal
+            }
             _ => crate::Exit::Usage,
         }
     }
@@ -306,6 +325,13 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
             });
         }
     };
+    // A journal another import is writing is its business: say so before reading it, rather
+    // than call it unfinished.
+    if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock_shared() {
+        return Err(JournalError::Busy {
+            path: path.to_path_buf(),
+        });
+    }
     let mut out = Recorded::default();
     let mut reader = std::io::BufReader::new(file);
     let mut i = 0usize;
@@ -430,9 +456,25 @@ impl Journal {
             .read(true)
             .write(true)
             .append(append)
-            .truncate(!append)
+            .truncate(false)
             .open(path)
             .map_err(werr)?;
+        // One import at a time per journal: a second (a cron job overlapping the last) would send
+        // the same leads.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(JournalError::Busy {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(werr(e)),
+        }
+        // Emptied only once it is ours: truncating before the lock would erase a running
+        // import's journal.
+        if !append {
+            file.set_len(0).map_err(werr)?;
+        }
         let mut line = Vec::new();
         if append && !ends_with_newline(&mut file).map_err(werr)? {
             // A line cut short by a crash: the next event starts on a line of its own.
@@ -443,6 +485,7 @@ impl Journal {
         line.push(b'\n');
         file.write_all(&line).map_err(werr)?;
         file.sync_all().map_err(werr)?;
+        crate::durable::sync_dir(path);
         let (tx, rx) = mpsc::unbounded_channel();
         let thread = std::thread::Builder::new()
             .name("leadsheet-journal".into())
@@ -606,6 +649,7 @@ mod tests {
             mode: "create".into(),
             api_version: "v1".into(),
             base_url: "https://x".into(),
+            partner_id: None,
         }
     }
 
@@ -641,6 +685,25 @@ mod tests {
         changed.body.lead_opportunity.name = Some("renamed".into());
         assert!(r.known(&changed).is_none());
         assert_eq!((r.settled(), r.uncertain()), (1, 2));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_journal_in_use_is_refused_and_left_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.journal");
+        let j = Journal::start(&path, &header(), false).unwrap();
+        j.sent(&lead(0, "A")).await.unwrap();
+        let before = std::fs::read(&path).unwrap();
+        assert!(matches!(read(&path), Err(JournalError::Busy { .. })));
+        for append in [false, true] {
+            assert!(matches!(
+                Journal::start(&path, &header(), append),
+                Err(JournalError::Busy { .. })
+            ));
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        j.finish("done", true).unwrap();
+        assert!(read(&path).unwrap().is_some());
     }
 
     #[tokio::test(flavor = "multi_thread")]

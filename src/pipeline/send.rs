@@ -144,36 +144,26 @@ async fn create(
     report: &mut Report,
 ) -> Sent {
     let plid = partner_lead_id(lead);
-    if how.settle_first {
-        let found = client
-            .search_partner_ids(std::slice::from_ref(&plid), report)
-            .await
-            .map_err(|e| (e, "create"))?;
-        if let Some(id) = found.into_iter().next() {
-            let mut d = detail(
-                report,
-                "create (found by a search: the interrupted run had sent it)",
-            );
-            d.ds_id = Some(id);
-            return Ok((Status::Created, d));
-        }
+    if how.settle_first
+        && let Some(id) = find_one(client, &plid, report).await?
+    {
+        let action = "create (found by a search: the interrupted run had sent it)";
+        return confirm(client, &id, body, how, action, report).await;
     }
     match client.create(body, &plid, report).await {
-        Ok(created) => {
-            let action = match &created.confirmed_after {
-                None => "create".to_string(),
-                Some(why) => format!("create (confirmed by a search after: {why})"),
-            };
-            let mut d = detail(report, &action);
-            d.ds_id = Some(created.id);
-            Ok((Status::Created, d))
-        }
+        Ok(created) => match &created.confirmed_after {
+            None => {
+                let mut d = detail(report, "create");
+                d.ds_id = Some(created.id);
+                Ok((Status::Created, d))
+            }
+            Some(why) => {
+                let action = format!("create (confirmed by a search after: {why})");
+                confirm(client, &created.id, body, how, &action, report).await
+            }
+        },
         Err(CallError::Rejected(f)) if f.code.as_deref() == Some("ERR801") => {
-            let found = client
-                .search_partner_ids(std::slice::from_ref(&plid), report)
-                .await
-                .map_err(|e| (e, "create"))?;
-            let Some(id) = found.into_iter().next() else {
+            let Some(id) = find_one(client, &plid, report).await? else {
                 let mut f = f;
                 f.message = format!(
                     "{} (3DS holds partnerLeadOpportunityId `{plid}`, but a search does not find it: it may belong to another partner)",
@@ -182,7 +172,8 @@ async fn create(
                 return Err((CallError::Rejected(f), "create"));
             };
             if how.mode == Mode::Upsert {
-                return update_found(client, &id, body, report).await;
+                let record = client.get(&id, report).await.map_err(|e| (e, UPSERT))?;
+                return update_found(client, &id, body, &record, report).await;
             }
             let mut d = detail(report, "create: 3DS already holds it (ERR801)");
             d.ds_id = Some(id);
@@ -198,11 +189,81 @@ async fn create(
     }
 }
 
-/// Upsert: the create met the record `id` (ERR801); it is updated with what differs.
-async fn update_found(client: &Client, id: &str, body: &Value, report: &mut Report) -> Sent {
-    let action = "update (existing record found after ERR801)";
-    let record = client.get(id, report).await.map_err(|e| (e, action))?;
-    let Some(changes) = unchanged::changes(body, &record) else {
+const UPSERT: &str = "update (existing record found after ERR801)";
+
+/// The one record holding `plid`; several are a failure, since which one is the row's cannot
+/// be told.
+async fn find_one(
+    client: &Client,
+    plid: &str,
+    report: &mut Report,
+) -> Result<Option<String>, (CallError, &'static str)> {
+    let ids = client
+        .search_partner_ids(&[plid.to_string()], report)
+        .await
+        .map_err(|e| (e, "create"))?;
+    if ids.len() > 1 {
+        let why = format!(
+            "3DS holds {} records with partnerLeadOpportunityId `{plid}` ({}): which one is this row's cannot be told, so nothing was sent",
+            ids.len(),
+            ids.join(", ")
+        );
+        return Err((CallError::Unknown(why), "create"));
+    }
+    Ok(ids.into_iter().next())
+}
+
+/// A record found by its partnerLeadOpportunityId after an unknown outcome: this row's create
+/// if it holds what the row sends (CREATED); else a record that was there before, which an
+/// upsert updates and a create reports as EXISTS. The forecast category is left out of the
+/// comparison: 3DS sets it from the status (REFERENCE.md §7).
+async fn confirm(
+    client: &Client,
+    id: &str,
+    body: &Value,
+    how: How,
+    action: &str,
+    report: &mut Report,
+) -> Sent {
+    let record = client.get(id, report).await.map_err(|e| (e, "create"))?;
+    let mut compared = body.clone();
+    if let Some(lo) = compared
+        .get_mut("leadOpportunity")
+        .and_then(Value::as_object_mut)
+    {
+        lo.remove("forecastCategory");
+    }
+    if unchanged::changes(&compared, &record).is_none() {
+        let mut d = detail(report, action);
+        d.ds_id = Some(id.to_string());
+        return Ok((Status::Created, d));
+    }
+    if how.mode == Mode::Upsert {
+        return update_found(client, id, body, &record, report).await;
+    }
+    let plid = body["leadOpportunity"]["partnerLeadOpportunityId"]
+        .as_str()
+        .unwrap_or_default();
+    let mut d = detail(
+        report,
+        "create: 3DS already holds another record with its partnerLeadOpportunityId",
+    );
+    d.ds_id = Some(id.to_string());
+    d.message = Some(format!(
+        "3DS already holds partnerLeadOpportunityId `{plid}` with other values; this is its id. Nothing was changed: use --mode upsert to update it"
+    ));
+    Ok((Status::Exists, d))
+}
+
+/// Upsert: the record `id` (read as `record`) exists; it is updated with what differs.
+async fn update_found(
+    client: &Client,
+    id: &str,
+    body: &Value,
+    record: &Value,
+    report: &mut Report,
+) -> Sent {
+    let Some(changes) = unchanged::changes(body, record) else {
         let mut d = detail(report, "update skipped: 3DS already holds these values");
         d.ds_id = Some(id.to_string());
         return Ok((Status::Unchanged, d));
@@ -210,8 +271,8 @@ async fn update_found(client: &Client, id: &str, body: &Value, report: &mut Repo
     let id = client
         .update(id, &changes, report)
         .await
-        .map_err(|e| (e, action))?;
-    let mut d = detail(report, action);
+        .map_err(|e| (e, UPSERT))?;
+    let mut d = detail(report, UPSERT);
     d.ds_id = Some(id);
     Ok((Status::Updated, d))
 }

@@ -93,7 +93,7 @@ pub fn item(i: usize) -> Value {
     let (brand, products) = BRANDS[i % BRANDS.len()];
     let product = products[(i / BRANDS.len()) % products.len()];
     let domain = DOMAINS[(i / 7) % DOMAINS.len()];
-    let on_prem = i % 3 != 0;
+    let on_prem = !i.is_multiple_of(3);
     let short: String = product
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -103,7 +103,7 @@ pub fn item(i: usize) -> Value {
     json!({
         "salesPortfolioType": TYPES[(i / 11) % TYPES.len()],
         "salesPortfolioInfrastructure": if on_prem { "On Premise" } else { "On Cloud" },
-        "salesPortfolioisOrderable": i % 13 != 0,
+        "salesPortfolioisOrderable": !i.is_multiple_of(13),
         "salesPortfolioLevel1": brand,
         "salesPortfolioLevel2": product,
         "salesPortfolioLevel3": domain,

@@ -137,6 +137,14 @@ impl Client {
                 )));
             }
         };
+        if ids.len() > 1 {
+            return Err(CallError::Unknown(format!(
+                "the create's outcome is unknown ({}) and 3DS holds {} records with partnerLeadOpportunityId `{partner_lead_id}` ({}): which one is this row's cannot be told",
+                why.unwrap_or("no answer"),
+                ids.len(),
+                ids.join(", ")
+            )));
+        }
         Ok(ids.into_iter().next().map(|id| Created {
             id,
             confirmed_after: why.map(str::to_string),
