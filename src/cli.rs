@@ -66,7 +66,7 @@ pub struct InputArgs {
     /// Sheet name or 1-based number (default: the mapping's, else the first sheet)
     #[arg(long, value_name = "NAME|N")]
     pub sheet: Option<SheetSelector>,
-    /// 1-based row of the headers (default: the first non-empty row)
+    /// 1-based row of the headers (default: found among the first rows, by the mapping's columns)
     #[arg(long, value_name = "N")]
     pub header_row: Option<u32>,
     /// CSV delimiter: , ; | or tab (default: detected)
@@ -84,6 +84,12 @@ pub struct InputArgs {
     /// The reseller's 3DS legal-entity id sent as partnerId (wins over the mapping)
     #[arg(long, env = "LEADSHEET_PARTNER_ID", value_name = "ID")]
     pub partner_id: Option<String>,
+    /// Most a workbook (XLSX, XLSB, ODS) may inflate to when unzipped, e.g. 4GiB
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = crate::sheet::limits::parse_size)]
+    pub max_unzipped: u64,
+    /// Most bytes one CSV row may have, e.g. 64MiB
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = crate::sheet::limits::parse_size)]
+    pub max_row_size: u64,
 }
 
 #[derive(Debug, Args, Clone)]

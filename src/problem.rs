@@ -38,6 +38,8 @@ pub enum Subject {
     Header,
     /// A setting of the mapping, by its key (`settings.group_by`).
     Setting(&'static str),
+    /// The file as a whole: how it was read (its format, encoding, where its header is).
+    File,
 }
 
 impl From<FieldPath> for Subject {
@@ -53,6 +55,7 @@ impl fmt::Display for Subject {
             Subject::Row => f.write_str("row"),
             Subject::Header => f.write_str("header"),
             Subject::Setting(s) => f.write_str(s),
+            Subject::File => f.write_str("file"),
         }
     }
 }

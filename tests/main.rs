@@ -16,3 +16,4 @@ mod sandbox_faults;
 mod sheet_read;
 mod template;
 mod validate_cli;
+mod wild;

@@ -148,9 +148,10 @@ fn header_row_can_be_chosen() {
     let dir = scratch();
     let p = dir.path().join("t.csv");
     std::fs::write(&p, "Report of 2025\n\nA,B\n1,2\n").unwrap();
+    // Found by itself: a one-cell title above a wider row is not the header.
     let (headers, rows, ..) = read_all(p.to_str().unwrap(), &ReadOptions::default()).unwrap();
-    assert_eq!(headers, vec!["Report of 2025"]);
-    assert_eq!(rows.len(), 2);
+    assert_eq!(headers, vec!["A", "B"]);
+    assert_eq!(rows.len(), 1);
     let (headers, rows, ..) = read_all(
         p.to_str().unwrap(),
         &ReadOptions {

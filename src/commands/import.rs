@@ -31,7 +31,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     plan.fallback_partner_id = session.partner_fallback.clone();
     let partner_id = plan.partner_id.clone().or(plan.fallback_partner_id.clone());
     let mode = plan.mode;
-    let mut prepared = offline::prepare(plan).await?;
+    let mut prepared = offline::prepare(global, plan).await?;
     if let Some(path) = &args.emit_requests {
         write_requests(&prepared, path)?;
     }

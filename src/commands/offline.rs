@@ -23,8 +23,15 @@ pub struct Outputs {
 ///
 /// # Errors
 /// [`Error::Pipeline`] when the input cannot be read or the mapping does not fit it.
-pub async fn prepare(plan: OfflinePlan) -> Result<Prepared, Error> {
-    blocking(move || pipeline::prepare(&plan).map_err(Error::from)).await
+pub async fn prepare(global: &GlobalArgs, plan: OfflinePlan) -> Result<Prepared, Error> {
+    let prepared = blocking(move || pipeline::prepare(&plan).map_err(Error::from)).await?;
+    if !global.quiet {
+        let info = prepared.info();
+        for note in &info.notes {
+            crate::say!("leadsheet: note: {}: {note}", info.display);
+        }
+    }
+    Ok(prepared)
 }
 
 /// Runs `work` on a blocking thread.
@@ -108,7 +115,7 @@ pub async fn check(global: &GlobalArgs, plan: OfflinePlan, out: Outputs) -> Resu
     let results = settings::results(&plan.input, out.results.as_deref())?;
     settings::check_outputs(&plan.input, &[Some(&results), out.emit_requests.as_deref()])?;
     let mode = plan.mode;
-    let prepared = prepare(plan).await?;
+    let prepared = prepare(global, plan).await?;
     let emitted = match &out.emit_requests {
         Some(path) => Some(write_requests(&prepared, path)?),
         None => None,

@@ -17,7 +17,7 @@ use crate::mapping::{MappingConfig, Mode};
 use crate::output::{self, Format};
 use crate::pipeline::{OfflinePlan, SubmitSettings};
 use crate::sandbox::DEMO_PARTNER_ID;
-use crate::sheet::{ReadOptions, parse_delimiter};
+use crate::sheet::{Limits, ReadOptions, parse_delimiter};
 
 /// The mapping of `--mapping`, or the default layout; and the path messages name it by.
 ///
@@ -75,6 +75,11 @@ pub fn offline_plan(
             header_row: args.header_row,
             delimiter,
             encoding,
+            expected_headers: Vec::new(),
+            limits: Limits {
+                max_unzipped: args.max_unzipped,
+                max_row_bytes: args.max_row_size,
+            },
         },
         mapping,
         mapping_path,

@@ -142,6 +142,14 @@ pub fn map_row(resolved: &Resolved, index: usize, src: &SourceRow) -> RowParts {
     if let Some(d) = &src.defect {
         problems.push(Problem::error(Some(src.row), None, Subject::Row, d.clone()));
     }
+    if let Some(w) = &src.warning {
+        problems.push(Problem::warning(
+            Some(src.row),
+            None,
+            Subject::Row,
+            w.clone(),
+        ));
+    }
     let mut single = Item::default();
     for b in &resolved.single {
         take(b, src, 1, &mut single, &mut problems);
@@ -199,6 +207,60 @@ pub fn map_row(resolved: &Resolved, index: usize, src: &SourceRow) -> RowParts {
         children,
         problems,
     }
+}
+
+/// A warning for a lead that has no item of a list section whose mapping gives constants
+/// (`pricingModel = { value = "Perpetual" }` beside `Offer {n}` columns): constants apply to
+/// each item the rows fill, so with none filled they are not sent, and the user who wrote
+/// them should hear why.
+pub fn unsent_constants(resolved: &Resolved, draft: &LeadDraft) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for c in &resolved.children {
+        if draft
+            .children
+            .get(&c.section)
+            .is_some_and(|items| !items.is_empty())
+        {
+            continue;
+        }
+        let mut constants: Vec<String> = Vec::new();
+        for g in &c.groups {
+            if !g
+                .bindings
+                .iter()
+                .any(|b| matches!(b.source, Source::Column(_)))
+            {
+                continue;
+            }
+            for b in &g.bindings {
+                if let Source::Constant(v) = &b.source {
+                    let text = format!(
+                        "{} = `{}`",
+                        crate::api::contract::field(b.field).name,
+                        v.display()
+                    );
+                    if !constants.contains(&text) {
+                        constants.push(text);
+                    }
+                }
+            }
+        }
+        if constants.is_empty() {
+            continue;
+        }
+        let key = c.section.key().unwrap_or_default();
+        out.push(Problem::warning(
+            draft.rows.first().map(|(_, r)| *r),
+            None,
+            Subject::Row,
+            format!(
+                "{key}: none of this lead's {key} columns is filled, so the mapping's {} {} not sent (a constant applies to each item the row fills)",
+                constants.join(", "),
+                if constants.len() == 1 { "is" } else { "are" }
+            ),
+        ));
+    }
+    out
 }
 
 /// One lead, gathered from its rows.

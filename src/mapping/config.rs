@@ -225,6 +225,27 @@ pub struct MappingConfig {
     pub partner_contacts: BTreeMap<String, FieldSpec>,
 }
 
+/// The largest mapping file read (4 MiB).
+pub const MAX_MAPPING_BYTES: u64 = 4 << 20;
+
+/// A parser's message with each line cut to `width` characters: it quotes the line it
+/// stopped at, which in a hostile file is a line of a megabyte.
+fn clip_lines(message: &str, width: usize) -> String {
+    message
+        .lines()
+        .map(|l| {
+            if l.chars().count() > width {
+                let mut s: String = l.chars().take(width).collect();
+                s.push('…');
+                s
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Why a mapping file cannot be used. Always a configuration error (exit 3).
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
@@ -287,6 +308,23 @@ impl MappingConfig {
         map.iter().map(|(k, v)| (k.as_str(), v)).collect()
     }
 
+    /// Every column header the mapping names, as written (`Offer {n} Amount`): how the header
+    /// row of a sheet is recognised.
+    pub fn column_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Section::ALL
+            .iter()
+            .flat_map(|s| self.specs(*s))
+            .filter_map(|(_, spec)| spec.0.column.as_ref())
+            .flat_map(|c| c.0.iter().cloned())
+            .collect();
+        if let Some(g) = &self.settings.group_by {
+            out.extend(g.0.iter().cloned());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Sets the field `name` of `section`.
     pub fn insert(&mut self, section: Section, name: &str, spec: FieldSpec) {
         let map = match section {
@@ -307,10 +345,28 @@ impl MappingConfig {
     /// [`MappingError::Read`] when the file cannot be read, [`MappingError::Syntax`] for TOML
     /// that is not a mapping (with its line), [`MappingError::Invalid`] for a field given twice.
     pub fn load(path: &Path) -> Result<MappingConfig, MappingError> {
-        let text = std::fs::read_to_string(path).map_err(|source| MappingError::Read {
+        let read = |source| MappingError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read)?;
+        // A mapping is a few kilobytes (a value map of thousands of entries, a few hundred):
+        // a bigger file is not one, and is not read into memory to find that out.
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(file, MAX_MAPPING_BYTES + 1),
+            &mut text,
+        )
+        .map_err(read)?;
+        if text.len() as u64 > MAX_MAPPING_BYTES {
+            return Err(MappingError::Invalid {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the file is larger than {} MiB; a mapping is a few kilobytes: is this the mapping you meant?",
+                    MAX_MAPPING_BYTES >> 20
+                ),
+            });
+        }
         Self::parse(&text, path)
     }
 
@@ -321,7 +377,7 @@ impl MappingConfig {
     pub fn parse(text: &str, path: &Path) -> Result<MappingConfig, MappingError> {
         let mut m: MappingConfig = toml::from_str(text).map_err(|e| MappingError::Syntax {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message: clip_lines(&e.to_string(), 160),
         })?;
         for (name, moved, top) in [
             ("partnerId", m.settings.partner_id.take(), &mut m.partner_id),

@@ -8,7 +8,7 @@ pub mod config;
 pub mod convert;
 pub mod resolve;
 
-pub use assemble::{LeadDraft, Origins, RowParts, map_row};
+pub use assemble::{LeadDraft, Origins, RowParts, map_row, unsent_constants};
 pub use config::{MappingConfig, MappingError, Mode};
 pub use convert::{CLEAR, Conv, Value, date_format, parse_number};
 pub use resolve::{ResolveInput, Resolved, normalize_header, resolve};

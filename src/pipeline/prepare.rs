@@ -186,6 +186,26 @@ impl Prepared {
     }
 }
 
+fn with_unsent_constants(resolved: &Resolved, mut draft: LeadDraft) -> LeadDraft {
+    let unsent = mapping::unsent_constants(resolved, &draft);
+    draft.problems.extend(unsent);
+    draft
+}
+
+/// A mapping that does not fit the file, with what was noticed reading it (a header found
+/// below a title, a name that says another format): often the reason it does not fit.
+fn with_notes(e: MappingError, info: &SourceInfo) -> MappingError {
+    match e {
+        MappingError::Invalid { path, mut message } if !info.notes.is_empty() => {
+            for note in &info.notes {
+                message.push_str(&format!("\n  note: {}: {note}", info.display));
+            }
+            MappingError::Invalid { path, message }
+        }
+        e => e,
+    }
+}
+
 fn header_problems(headers: &[String], header_row: RowNum) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -267,6 +287,9 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
             })?,
         );
     }
+    if read.expected_headers.is_empty() {
+        read.expected_headers = plan.mapping.column_names();
+    }
     let mut sheet = sheet::open(&plan.input, &read)?;
     tracing::info!(input = %sheet.info.label(), format = sheet.info.format.name(), headers = sheet.headers.len(), "reading");
     let resolved = mapping::resolve(&ResolveInput {
@@ -279,13 +302,17 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
         mode: plan.mode,
         partner_id: plan.partner_id.clone(),
         fallback_partner_id: plan.fallback_partner_id.clone(),
-    })?;
+    })
+    .map_err(|e| with_notes(e, &sheet.info))?;
     let rules = Rules {
         version: plan.version,
         mode: plan.mode,
         today: plan.today,
     };
     let mut recorder = Recorder::default();
+    for note in &sheet.info.notes {
+        recorder.add_file_problem(Problem::warning(None, None, Subject::File, note.clone()));
+    }
     for p in header_problems(&sheet.headers, sheet.info.header_row) {
         recorder.add_file_problem(p);
     }
@@ -360,13 +387,20 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
                 }
             }
         } else {
-            let drafts: Vec<LeadDraft> = parts.into_iter().map(LeadDraft::from_row).collect();
+            let drafts: Vec<LeadDraft> = parts
+                .into_iter()
+                .map(|p| with_unsent_constants(&resolved, LeadDraft::from_row(p)))
+                .collect();
             for checked in validate::check_all(&drafts, rules) {
                 sink(checked, &mut recorder, &mut dups)?;
             }
         }
     }
     if !groups.is_empty() {
+        let groups: Vec<LeadDraft> = groups
+            .into_iter()
+            .map(|d| with_unsent_constants(&resolved, d))
+            .collect();
         for checked in validate::check_all(&groups, rules) {
             sink(checked, &mut recorder, &mut dups)?;
         }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use chrono::NaiveDateTime;
+use unicode_normalization::UnicodeNormalization;
 
 /// A 1-based spreadsheet row as users see it (the header is usually row 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -27,6 +28,16 @@ pub fn column_letter(mut idx: usize) -> String {
     }
     out.reverse();
     String::from_utf8(out).expect("ASCII letters")
+}
+
+/// A header as compared: accents stripped, lowercase, letters and digits only, so that
+/// ` Société  E-Mail ` and `societe email` are one header.
+pub fn normalize_header(h: &str) -> String {
+    h.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
 }
 
 /// A cell address such as `F12`.

@@ -13,7 +13,10 @@ use std::path::Path;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use sha2::Digest;
 
-use super::{Cell, Format, ReadOptions, RowNum, RowRouter, SheetError, SourceInfo, hex};
+use std::borrow::Cow;
+
+use super::limits::{MAX_COLUMNS, show_size};
+use super::{Cell, Format, Raw, ReadOptions, RowNum, RowRouter, SheetError, SourceInfo, hex};
 
 /// Copies stdin to a temporary file so that it can be sniffed and read twice.
 pub fn spool_stdin() -> Result<tempfile::NamedTempFile, SheetError> {
@@ -26,13 +29,107 @@ pub fn spool_stdin() -> Result<tempfile::NamedTempFile, SheetError> {
     Ok(file)
 }
 
+/// How the bytes of a delimited file become text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Decoding {
+    /// UTF-8 throughout (a field that is not is a defect of its row: the user said UTF-8, or
+    /// there is nothing to fall back to).
+    Utf8,
+    /// Transcoded as a whole (UTF-16, a single-byte encoding the user named or the bytes show).
+    Whole(&'static Encoding),
+    /// Mostly one, some lines the other: each field is read as UTF-8 when it is valid UTF-8,
+    /// else as Windows-1252, and a row with a field in the minority's encoding says so.
+    Mixed { utf8_majority: bool },
+}
+
 /// What the first pass learned.
 struct Scan {
-    encoding: &'static Encoding,
+    decoding: Decoding,
     bom_len: usize,
     sha256: String,
     /// The first 64 KiB, decoded, for delimiter detection.
     sample: String,
+}
+
+/// Counts lines by what their bytes are: with a valid multi-byte UTF-8 sequence, and with a
+/// byte that is not UTF-8. Fed chunk by chunk; lines of any length cost nothing extra.
+#[derive(Default)]
+struct LineKinds {
+    utf8_lines: u64,
+    bad_lines: u64,
+    line_utf8: bool,
+    line_bad: bool,
+    /// The start of a sequence cut by the chunk's end.
+    carry: Vec<u8>,
+}
+
+impl LineKinds {
+    fn end_line(&mut self) {
+        self.utf8_lines += u64::from(self.line_utf8 && !self.line_bad);
+        self.bad_lines += u64::from(self.line_bad);
+        self.line_utf8 = false;
+        self.line_bad = false;
+    }
+
+    /// A run of valid UTF-8: marks the line, ending lines at each newline.
+    fn valid(&mut self, run: &[u8]) {
+        if run.is_ascii() {
+            // The line ends at the first newline; the lines after it in the run are ASCII.
+            if run.contains(&b'\n') {
+                self.end_line();
+            }
+            return;
+        }
+        for line in run.split_inclusive(|&b| b == b'\n') {
+            if !line.is_ascii() {
+                self.line_utf8 = true;
+            }
+            if line.ends_with(b"\n") {
+                self.end_line();
+            }
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        let joined;
+        let mut data = chunk;
+        if !self.carry.is_empty() {
+            let mut c = std::mem::take(&mut self.carry);
+            c.extend_from_slice(chunk);
+            joined = c;
+            data = &joined;
+        }
+        loop {
+            match std::str::from_utf8(data) {
+                Ok(_) => {
+                    self.valid(data);
+                    return;
+                }
+                Err(e) => {
+                    let (ok, rest) = data.split_at(e.valid_up_to());
+                    self.valid(ok);
+                    match e.error_len() {
+                        Some(n) => {
+                            self.line_bad = true;
+                            data = &rest[n..];
+                        }
+                        None => {
+                            self.carry = rest.to_vec();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.carry.is_empty() {
+            self.line_bad = true;
+            self.carry.clear();
+        }
+        self.end_line();
+    }
 }
 
 fn scan(path: &Path, display: &str, forced: Option<&'static Encoding>) -> Result<Scan, SheetError> {
@@ -44,8 +141,7 @@ fn scan(path: &Path, display: &str, forced: Option<&'static Encoding>) -> Result
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut head: Vec<u8> = Vec::new();
-    let mut utf8_ok = true;
-    let mut carry: Vec<u8> = Vec::new();
+    let mut kinds = LineKinds::default();
     loop {
         let n = file.read(&mut buf).map_err(io)?;
         if n == 0 {
@@ -56,31 +152,27 @@ fn scan(path: &Path, display: &str, forced: Option<&'static Encoding>) -> Result
         if head.len() < 64 * 1024 {
             head.extend_from_slice(&chunk[..chunk.len().min(64 * 1024 - head.len())]);
         }
-        if utf8_ok {
-            carry.extend_from_slice(chunk);
-            match std::str::from_utf8(&carry) {
-                Ok(_) => carry.clear(),
-                Err(e) if e.error_len().is_none() => {
-                    // An incomplete sequence at the end: keep it for the next chunk.
-                    carry.drain(..e.valid_up_to());
-                }
-                Err(_) => {
-                    utf8_ok = false;
-                    carry.clear();
-                }
-            }
-        }
+        kinds.feed(chunk);
     }
-    if !carry.is_empty() {
-        utf8_ok = false;
-    }
+    kinds.finish();
     let (bom_encoding, bom_len) = match Encoding::for_bom(&head) {
         Some((enc, len)) => (Some(enc), len),
         None => (None, 0),
     };
-    let encoding = forced
-        .or(bom_encoding)
-        .unwrap_or(if utf8_ok { UTF_8 } else { WINDOWS_1252 });
+    let decoding = match forced.or(bom_encoding.filter(|e| *e != UTF_8)) {
+        Some(e) if e == UTF_8 => Decoding::Utf8,
+        Some(e) => Decoding::Whole(e),
+        None if kinds.bad_lines == 0 => Decoding::Utf8,
+        // Not a single UTF-8 sequence: what a European Excel saves as "CSV".
+        None if kinds.utf8_lines == 0 && bom_encoding.is_none() => Decoding::Whole(WINDOWS_1252),
+        None => Decoding::Mixed {
+            utf8_majority: bom_encoding == Some(UTF_8) || kinds.utf8_lines >= kinds.bad_lines,
+        },
+    };
+    let encoding = match decoding {
+        Decoding::Whole(e) => e,
+        _ => UTF_8,
+    };
     // A forced encoding still skips its own BOM, but not another encoding's.
     let bom_len = if bom_encoding == Some(encoding) {
         bom_len
@@ -89,11 +181,28 @@ fn scan(path: &Path, display: &str, forced: Option<&'static Encoding>) -> Result
     };
     let (sample, _) = encoding.decode_without_bom_handling(&head[bom_len.min(head.len())..]);
     Ok(Scan {
-        encoding,
+        decoding,
         bom_len,
         sha256: hex(&hasher.finalize()),
         sample: sample.into_owned(),
     })
+}
+
+/// Excel's `sep=;` first line, which names the delimiter and is not a row.
+fn sep_line(sample: &str) -> Option<u8> {
+    let first = sample.lines().next()?.trim_end_matches('\r');
+    let inner = first.trim_matches('"');
+    let rest = inner
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("sep="))
+        .map(|_| &inner[4..])?;
+    let mut chars = rest.chars();
+    let d = chars.next()?;
+    // Excel, saving the file again, pads the line with delimiters: `sep=;;;;`.
+    if !d.is_ascii() || d.is_ascii_alphanumeric() || !chars.all(|c| c == d || c == '"') {
+        return None;
+    }
+    Some(d as u8)
 }
 
 /// Picks the delimiter whose field count is the same on most of the sample's lines (tab for a
@@ -154,15 +263,35 @@ pub fn sniff_delimiter(sample: &str, path: &Path) -> u8 {
     best.0
 }
 
+/// A field as text, by the file's decoding; `Err` with its lossy text when its bytes are not
+/// valid in it, `Ok((text, true))` when it was read in the minority's encoding of a mixed
+/// file.
+fn decode_field(field: &[u8], decoding: Decoding) -> Result<(Cow<'_, str>, bool), String> {
+    match (std::str::from_utf8(field), decoding) {
+        (Ok(s), Decoding::Mixed { utf8_majority }) => {
+            Ok((Cow::Borrowed(s), !utf8_majority && !s.is_ascii()))
+        }
+        (Ok(s), _) => Ok((Cow::Borrowed(s), false)),
+        (Err(_), Decoding::Mixed { utf8_majority }) => {
+            let (text, _) = WINDOWS_1252.decode_without_bom_handling(field);
+            Ok((text, utf8_majority))
+        }
+        (Err(_), _) => Err(String::from_utf8_lossy(field).into_owned()),
+    }
+}
+
 pub fn open(
     path: &Path,
     display: &str,
     options: &ReadOptions,
 ) -> Result<super::OpenSheet, SheetError> {
     let scan = scan(path, display, options.encoding)?;
+    let sep = sep_line(&scan.sample);
     let delimiter = options
         .delimiter
+        .or(sep)
         .unwrap_or_else(|| sniff_delimiter(&scan.sample, path));
+    let decoding = scan.decoding;
     let info = SourceInfo {
         display: display.to_string(),
         path: path.to_path_buf(),
@@ -171,15 +300,41 @@ pub fn open(
         sha256: scan.sha256,
         header_row: RowNum(1),
         delimiter: Some(delimiter),
-        encoding: Some(scan.encoding.name()),
+        encoding: Some(match decoding {
+            Decoding::Utf8 => "UTF-8",
+            Decoding::Whole(e) => e.name(),
+            Decoding::Mixed {
+                utf8_majority: true,
+            } => "UTF-8, some rows windows-1252",
+            Decoding::Mixed {
+                utf8_majority: false,
+            } => "windows-1252, some rows UTF-8",
+        }),
+        notes: Vec::new(),
     };
     let path = path.to_path_buf();
     let display = display.to_string();
-    let wanted = options.header_row;
-    let encoding = scan.encoding;
+    let options = options.clone();
     let bom_len = scan.bom_len;
+    let max_row = options.limits.max_row_bytes;
     super::start(info, move |feed| {
-        let mut router = RowRouter::new(feed, wanted, None, &display);
+        let mut router = RowRouter::new(feed, &options, None, &display);
+        if let Some(d) = sep {
+            router.note(format!(
+                "its first line `sep={}` names the delimiter, as Excel reads it; that line is not a row, and rows are numbered from the line after it, as Excel shows them",
+                d as char
+            ));
+        }
+        if let Decoding::Mixed { utf8_majority } = decoding {
+            let (most, some) = if utf8_majority {
+                ("UTF-8", "Windows-1252")
+            } else {
+                ("Windows-1252", "UTF-8")
+            };
+            router.note(format!(
+                "it is {most} but some lines are {some} (pasted from another file?): each cell is read in the encoding its bytes are in, and every row with a cell in {some} has a warning; check those rows"
+            ));
+        }
         let file = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(source) => {
@@ -189,82 +344,117 @@ pub fn open(
                 });
             }
         };
-        let reader: Box<dyn Read> = if encoding == UTF_8 {
-            let mut r = BufReader::with_capacity(256 * 1024, file);
-            // Skip the BOM by hand; the bytes are already known to be UTF-8.
-            let mut bom = vec![0u8; bom_len];
-            if r.read_exact(&mut bom).is_err() {
-                return router.finish();
+        let reader: Box<dyn Read> = match decoding {
+            Decoding::Whole(encoding) => {
+                let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .encoding(Some(encoding))
+                    .build(file);
+                Box::new(BufReader::with_capacity(256 * 1024, decoder))
             }
-            Box::new(r)
-        } else {
-            let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding))
-                .build(file);
-            Box::new(BufReader::with_capacity(256 * 1024, decoder))
+            _ => {
+                let mut r = BufReader::with_capacity(256 * 1024, file);
+                // Skip the BOM by hand; the bytes are read as they are.
+                let mut bom = vec![0u8; bom_len];
+                if r.read_exact(&mut bom).is_err() {
+                    return router.finish();
+                }
+                Box::new(r)
+            }
         };
+        let mut lines = KeepBlankLines::new(reader, delimiter, max_row);
+        if sep.is_some() {
+            lines.skip_first_line();
+        }
         let mut rdr = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
-            .from_reader(KeepBlankLines::new(reader, delimiter));
+            .from_reader(lines);
         let mut record = csv::ByteRecord::new();
         let mut n: u32 = 0;
-        let mut header_width: Option<usize> = None;
         loop {
             match rdr.read_byte_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
                     let row = n + 1;
+                    let message = match e.kind() {
+                        csv::ErrorKind::Io(io) => io.to_string(),
+                        _ => e.to_string(),
+                    };
                     return router.fail(SheetError::Broken {
                         path: display.clone(),
                         format: "CSV",
-                        message: format!("row {row}: {e}"),
+                        message: format!("row {row}: {message}"),
                     });
                 }
             }
             n += 1;
             let mut defect = None;
+            let mut other: Vec<String> = Vec::new();
+            // Never wider than a sheet: a row of a million delimiters makes no million cells.
             let cells: Vec<Cell> = record
                 .iter()
+                .take(MAX_COLUMNS + 1)
                 .enumerate()
-                .map(|(i, field)| match std::str::from_utf8(field) {
-                    Ok("") => Cell::Empty,
-                    Ok(s) => Cell::Text(s.to_string()),
-                    Err(_) => {
+                .map(|(i, field)| match decode_field(field, decoding) {
+                    Ok((s, _)) if s.is_empty() => Cell::Empty,
+                    Ok((s, minority)) => {
+                        if minority && other.len() < 3 {
+                            other.push(format!("{} (`{}`)", super::column_letter(i), clip(&s, 30)));
+                        }
+                        Cell::Text(s.into_owned())
+                    }
+                    Err(lossy) => {
                         defect.get_or_insert_with(|| {
                             format!(
-                                "column {} holds bytes that are not valid {}; set --encoding (e.g. windows-1252)",
+                                "column {} holds bytes that are not valid UTF-8; set --encoding (e.g. windows-1252)",
                                 super::column_letter(i),
-                                encoding.name()
                             )
                         });
-                        Cell::Text(String::from_utf8_lossy(field).into_owned())
+                        Cell::Text(lossy)
                     }
                 })
                 .collect();
-            if let Some(w) = header_width
-                && cells.len() < w
-                && defect.is_none()
-                && !cells.iter().all(Cell::is_blank)
-            {
-                defect = Some(format!(
-                    "the row has {} cells but the header has {w}; a delimiter or quote may be missing",
-                    cells.len()
-                ));
-            }
-            let was_header = header_width.is_none();
-            let width = cells.len();
-            if !router.row(RowNum(n), cells, defect) {
+            let warning = (!other.is_empty()).then(|| {
+                let (what, as_) = match decoding {
+                    Decoding::Mixed {
+                        utf8_majority: true,
+                    } => ("not UTF-8 like the rest of the file", "Windows-1252"),
+                    _ => ("UTF-8, unlike the rest of the file", "UTF-8"),
+                };
+                if other.len() == 1 {
+                    format!(
+                        "column {} is {what}: read as {as_}; check that it reads right",
+                        other[0]
+                    )
+                } else {
+                    format!(
+                        "columns {} are {what}: read as {as_}; check that they read right",
+                        other.join(", ")
+                    )
+                }
+            });
+            if !router.row(Raw {
+                row: RowNum(n),
+                cells,
+                defect,
+                warning,
+            }) {
                 return;
-            }
-            if was_header && router.header_found() {
-                header_width = Some(router.header_width().unwrap_or(width));
             }
         }
         router.finish();
     })
+}
+
+/// `text` cut to `n` characters, with an ellipsis when cut.
+fn clip(text: &str, n: usize) -> String {
+    let mut out: String = text.chars().take(n).collect();
+    if text.chars().count() > n {
+        out.push('…');
+    }
+    out
 }
 
 /// The csv crate skips empty lines, but a spreadsheet shows them as rows, and row numbers in
@@ -273,7 +463,9 @@ pub fn open(
 ///
 /// It follows the CSV grammar just enough to know where lines start: a `"` opens a quoted
 /// field only at the start of a field (so `24" monitor` is plain text), `""` inside quotes is
-/// a quote, and CRLF, LF or a lone CR each end one line.
+/// a quote, and CRLF, LF or a lone CR each end one line. Knowing where rows end, it also
+/// bounds them: a row longer than `max_row` bytes (a line of a gigabyte, a quote that never
+/// closes and swallows the rest of the file) is an error before the reader buffers it.
 struct KeepBlankLines<R> {
     inner: R,
     delimiter: u8,
@@ -284,6 +476,11 @@ struct KeepBlankLines<R> {
     at_line_start: bool,
     /// The last byte was a CR outside quotes: an LF now ends the same line.
     after_cr: bool,
+    /// Bytes of the row being read, and the most a row may have.
+    row_bytes: u64,
+    max_row: u64,
+    /// Dropping the first line (`sep=;`).
+    skipping: bool,
     /// Reused read buffer, and the adapted bytes waiting to be handed out.
     raw: Vec<u8>,
     buf: Vec<u8>,
@@ -291,7 +488,7 @@ struct KeepBlankLines<R> {
 }
 
 impl<R: Read> KeepBlankLines<R> {
-    fn new(inner: R, delimiter: u8) -> Self {
+    fn new(inner: R, delimiter: u8, max_row: u64) -> Self {
         KeepBlankLines {
             inner,
             delimiter,
@@ -300,13 +497,25 @@ impl<R: Read> KeepBlankLines<R> {
             field_start: true,
             at_line_start: true,
             after_cr: false,
+            row_bytes: 0,
+            max_row,
+            skipping: false,
             raw: vec![0; 64 * 1024],
             buf: Vec::with_capacity(66 * 1024),
             pos: 0,
         }
     }
 
+    fn skip_first_line(&mut self) {
+        self.skipping = true;
+    }
+
     fn adapt(&mut self, b: u8) {
+        if self.skipping {
+            self.skipping = b != b'\n';
+            return;
+        }
+        self.row_bytes += 1;
         if self.in_quotes {
             if b == b'"' {
                 self.in_quotes = false;
@@ -324,7 +533,7 @@ impl<R: Read> KeepBlankLines<R> {
                 self.at_line_start = false;
             }
             // The LF of a CRLF: the line already ended at the CR.
-            b'\n' if after_cr => {}
+            b'\n' if after_cr => self.row_bytes = 0,
             b'\n' | b'\r' => {
                 if self.at_line_start {
                     self.buf.push(self.delimiter);
@@ -332,6 +541,7 @@ impl<R: Read> KeepBlankLines<R> {
                 self.at_line_start = true;
                 self.field_start = true;
                 self.after_cr = b == b'\r';
+                self.row_bytes = 0;
             }
             d if d == self.delimiter => {
                 self.field_start = true;
@@ -344,11 +554,25 @@ impl<R: Read> KeepBlankLines<R> {
         }
         self.buf.push(b);
     }
+
+    fn too_long(&self) -> std::io::Error {
+        let limit = show_size(self.max_row);
+        let message = if self.in_quotes {
+            format!(
+                "a quoted field opens in this row and does not close within {limit} (a `\"` without its pair?); it would swallow the rest of the file"
+            )
+        } else {
+            format!(
+                "the row is longer than {limit}, the most a row may have; --max-row-size raises the limit"
+            )
+        };
+        std::io::Error::new(std::io::ErrorKind::InvalidData, message)
+    }
 }
 
 impl<R: Read> Read for KeepBlankLines<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos >= self.buf.len() {
+        while self.pos >= self.buf.len() {
             let n = self.inner.read(&mut self.raw)?;
             if n == 0 {
                 return Ok(0);
@@ -358,6 +582,9 @@ impl<R: Read> Read for KeepBlankLines<R> {
             for i in 0..n {
                 let b = self.raw[i];
                 self.adapt(b);
+                if self.row_bytes > self.max_row {
+                    return Err(self.too_long());
+                }
             }
         }
         let n = out.len().min(self.buf.len() - self.pos);
@@ -377,7 +604,7 @@ mod tests {
             .has_headers(false)
             .flexible(true)
             .delimiter(b';')
-            .from_reader(KeepBlankLines::new(text.as_bytes(), b';'))
+            .from_reader(KeepBlankLines::new(text.as_bytes(), b';', 1 << 20))
             .records()
             .map(|r| r.unwrap().iter().collect::<Vec<_>>().join("|"))
             .collect()

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 
+use super::limits::MAX_COLUMNS;
 use super::{
-    Cell, ReadOptions, RowNum, SheetError, SheetSelector, SourceInfo, SourceRow, column_letter,
+    Cell, Detected, ReadOptions, RowNum, SheetError, SheetSelector, SourceInfo, SourceRow,
+    column_letter, normalize_header,
 };
 
 /// What the reader thread sends.
@@ -21,6 +23,13 @@ pub(crate) enum Message {
 }
 
 pub(crate) const BATCH: usize = 2048;
+
+/// A batch is also sent once it holds this many cells, so that wide rows (a sheet 16,384
+/// columns wide) do not make a batch of gigabytes.
+const BATCH_CELLS: usize = 1 << 18;
+
+/// How many non-blank rows are looked at to find the header when no `--header-row` is given.
+const HEADER_LOOKAHEAD: usize = 12;
 
 /// An opened source: its header and a stream of row batches read on another thread.
 pub struct OpenSheet {
@@ -84,7 +93,11 @@ impl OpenSheet {
             &self.info.path,
             &self.info.display,
             &opts,
-            Some(self.info.format),
+            Some(Detected {
+                format: self.info.format,
+                note: None,
+                utf16: None,
+            }),
         )?;
         again.spool = self.spool.clone();
         Ok(again)
@@ -95,8 +108,12 @@ impl OpenSheet {
 /// which are batched, padded to the header's width, and counted when blank.
 pub(crate) struct Feed {
     header_tx: Option<SyncSender<HeaderResult>>,
+    /// Set once the header (or its failure) is sent: a reader that fails later says so among
+    /// the rows.
+    announced: Arc<std::sync::atomic::AtomicBool>,
     tx: SyncSender<Message>,
     batch: Vec<SourceRow>,
+    batch_cells: usize,
     blank: Arc<AtomicU64>,
     pending_blank: u64,
     width: usize,
@@ -104,31 +121,71 @@ pub(crate) struct Feed {
     in_workbook: bool,
 }
 
-/// The header texts, the header's row and the sheet name, or why there is no header.
-pub(crate) type HeaderResult = Result<(Vec<String>, RowNum, Option<String>), SheetError>;
+/// The header as found: its texts, its row, the sheet, and what the user should know about
+/// how it was found.
+pub(crate) struct Header {
+    pub texts: Vec<String>,
+    pub row: RowNum,
+    pub sheet: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// The header, or why there is none.
+pub(crate) type HeaderResult = Result<Header, SheetError>;
+
+/// One raw row as a reader gives it: its cells, and what is wrong with it (`defect`: the row
+/// cannot be used) or worth a look (`warning`).
+pub(crate) struct Raw {
+    pub row: RowNum,
+    pub cells: Vec<Cell>,
+    pub defect: Option<String>,
+    pub warning: Option<String>,
+}
+
+impl Raw {
+    pub fn new(row: RowNum, cells: Vec<Cell>) -> Raw {
+        Raw {
+            row,
+            cells,
+            defect: None,
+            warning: None,
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        self.defect.is_none() && self.cells.iter().all(Cell::is_blank)
+    }
+}
 
 impl Feed {
     /// Announces the header (or the failure to find one); false if reading should stop.
     pub fn header(&mut self, h: HeaderResult) -> bool {
         let ok = h.is_ok();
-        if let Ok((headers, _, sheet)) = &h {
-            self.width = headers.len();
-            self.in_workbook = sheet.is_some();
+        if let Ok(header) = &h {
+            self.width = header.texts.len();
+            self.in_workbook = header.sheet.is_some();
         }
         if let Some(tx) = self.header_tx.take() {
             let _ = tx.send(h);
+            self.announced.store(true, Ordering::Release);
         }
         ok
     }
 
     /// Adds a data row; false when the consumer has gone away and reading should stop.
-    pub fn push(&mut self, row: RowNum, mut cells: Vec<Cell>, mut defect: Option<String>) -> bool {
-        if cells.iter().all(Cell::is_blank) && defect.is_none() {
+    pub fn push(&mut self, raw: Raw) -> bool {
+        if raw.is_blank() {
             // Counted only once a data row follows: trailing formatted-but-empty rows are not
             // "skipped rows" to a user.
             self.pending_blank += 1;
             return true;
         }
+        let Raw {
+            row,
+            mut cells,
+            mut defect,
+            warning,
+        } = raw;
         if self.pending_blank > 0 {
             self.blank
                 .fetch_add(std::mem::take(&mut self.pending_blank), Ordering::Relaxed);
@@ -153,14 +210,33 @@ impl Feed {
                 });
             }
             cells.truncate(self.width);
+        } else if cells.len() < self.width && !self.in_workbook && defect.is_none() {
+            // A workbook leaves trailing empty cells out; a CSV row always has them all.
+            defect = Some(format!(
+                "the row has {} cells but the header has {}; a delimiter or quote may be missing",
+                cells.len(),
+                self.width
+            ));
         }
         cells.resize(self.width, Cell::Empty);
-        self.batch.push(SourceRow { row, cells, defect });
-        if self.batch.len() >= BATCH {
+        self.batch_cells += cells.len();
+        self.batch.push(SourceRow {
+            row,
+            cells,
+            defect,
+            warning,
+        });
+        if self.batch.len() >= BATCH || self.batch_cells >= BATCH_CELLS {
+            self.batch_cells = 0;
             let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
             return self.tx.send(Message::Rows(full)).is_ok();
         }
         true
+    }
+
+    /// Counts `n` rows without a single cell (a gap in a workbook), without a row each.
+    fn push_blank(&mut self, n: u64) {
+        self.pending_blank += n;
     }
 
     /// Reports an error that ends the stream (after the header).
@@ -192,31 +268,87 @@ struct Started {
     blank: Arc<AtomicU64>,
 }
 
+/// The message of a reader that panicked (a parser bug on a file it does not expect): the
+/// file is reported unreadable, with the parser's words, rather than the process dying.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "an unexpected failure".to_string())
+}
+
+thread_local! {
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic without the panic message on stderr (the caller reports it in
+/// words of its own). Other threads' panics are printed as before.
+fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    result
+}
+
 /// Runs `read` on a reader thread and waits for the header it announces.
-fn spawn_reader(read: impl FnOnce(Feed) + Send + 'static) -> Result<Started, SheetError> {
+fn spawn_reader(
+    format: &'static str,
+    display: &str,
+    read: impl FnOnce(Feed) + Send + 'static,
+) -> Result<Started, SheetError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(8);
     let (htx, hrx) = std::sync::mpsc::sync_channel::<HeaderResult>(1);
     let blank = Arc::new(AtomicU64::new(0));
     let feed = Feed {
-        header_tx: Some(htx),
-        tx,
+        header_tx: Some(htx.clone()),
+        announced: Arc::default(),
+        tx: tx.clone(),
         batch: Vec::with_capacity(BATCH),
+        batch_cells: 0,
         blank: blank.clone(),
         pending_blank: 0,
         in_workbook: false,
         width: 0,
     };
+    let path = display.to_string();
+    let announced = feed.announced.clone();
     std::thread::Builder::new()
         .name("leadsheet-reader".into())
-        .spawn(move || read(feed))
+        .spawn(move || {
+            if let Err(p) = quietly(|| read(feed)) {
+                let e = SheetError::Broken {
+                    path,
+                    format,
+                    message: format!(
+                        "the {format} reader cannot handle something in it ({}); the file may be damaged: open it in Excel and save it again",
+                        panic_text(&*p)
+                    ),
+                };
+                // Wherever the reader had got to: before the header, or among the rows.
+                if announced.load(Ordering::Acquire) {
+                    let _ = tx.send(Message::Failed(e));
+                } else {
+                    let _ = htx.send(Err(e));
+                }
+            }
+        })
         .map_err(|source| SheetError::Io {
             path: "(reader thread)".into(),
             source,
         })?;
     let header = hrx.recv().unwrap_or_else(|_| {
         Err(SheetError::Broken {
-            path: String::new(),
-            format: "spreadsheet",
+            path: display.to_string(),
+            format,
             message: "the reader stopped before finding a header".into(),
         })
     });
@@ -228,13 +360,14 @@ pub(crate) fn start(
     mut info: SourceInfo,
     read: impl FnOnce(Feed) + Send + 'static,
 ) -> Result<OpenSheet, SheetError> {
-    let started = spawn_reader(read)?;
-    let (headers, header_row, sheet) = started.header?;
-    info.header_row = header_row;
-    info.sheet = sheet;
+    let started = spawn_reader(info.format.name(), &info.display, read)?;
+    let header = started.header?;
+    info.header_row = header.row;
+    info.sheet = header.sheet;
+    info.notes.extend(header.notes);
     Ok(OpenSheet {
         info,
-        headers,
+        headers: header.texts,
         rx: started.rx,
         done: false,
         blank_rows: started.blank,
@@ -242,25 +375,79 @@ pub(crate) fn start(
     })
 }
 
+/// A header the mapping looks for, normalised; `{n}` (numbered groups) matches any number.
+#[derive(Debug, Clone)]
+struct Expected {
+    before: String,
+    after: Option<String>,
+}
+
+impl Expected {
+    fn new(h: &str) -> Expected {
+        match h.split_once("{n}") {
+            Some((b, a)) => Expected {
+                before: normalize_header(b),
+                after: Some(normalize_header(a)),
+            },
+            None => Expected {
+                before: normalize_header(h),
+                after: None,
+            },
+        }
+    }
+
+    fn matches(&self, header: &str) -> bool {
+        match &self.after {
+            None => !self.before.is_empty() && header == self.before,
+            Some(after) => header
+                .strip_prefix(self.before.as_str())
+                .and_then(|rest| rest.strip_suffix(after.as_str()))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+        }
+    }
+}
+
 /// Routes a reader's raw rows: rows before the header are dropped, the header is announced,
 /// the rest are data. Both readers feed it, so header rules live in one place.
+///
+/// Without `--header-row`, the first non-blank rows are held until the header is known: the
+/// row that holds most of the headers the mapping looks for is the header (a title, a date or
+/// notes above the table are then skipped, and a note says so); when none holds any, the first
+/// row about as wide as the widest of them.
 pub(crate) struct RowRouter {
     feed: Feed,
     wanted: Option<u32>,
     found: bool,
     sheet: Option<String>,
     display: String,
+    expected: Vec<Expected>,
+    held: Vec<Raw>,
+    held_nonblank: usize,
+    notes: Vec<String>,
 }
 
 impl RowRouter {
-    pub fn new(feed: Feed, wanted: Option<u32>, sheet: Option<String>, display: &str) -> Self {
+    pub fn new(feed: Feed, options: &ReadOptions, sheet: Option<String>, display: &str) -> Self {
         RowRouter {
             feed,
-            wanted,
+            wanted: options.header_row,
             found: false,
             sheet,
             display: display.to_string(),
+            expected: options
+                .expected_headers
+                .iter()
+                .map(|h| Expected::new(h))
+                .collect(),
+            held: Vec::new(),
+            held_nonblank: 0,
+            notes: Vec::new(),
         }
+    }
+
+    /// A note for the user about how the file was read, announced with the header.
+    pub fn note(&mut self, note: String) {
+        self.notes.push(note);
     }
 
     fn sheet_label(&self) -> String {
@@ -270,63 +457,201 @@ impl RowRouter {
             .unwrap_or_default()
     }
 
-    /// Takes the next raw row; false when reading should stop.
-    pub fn row(&mut self, row: RowNum, cells: Vec<Cell>, defect: Option<String>) -> bool {
-        if self.found {
-            return self.feed.push(row, cells, defect);
+    fn bad_header_row(&self, row: u32) -> SheetError {
+        SheetError::BadHeaderRow {
+            path: self.display.clone(),
+            sheet: self.sheet_label(),
+            row,
         }
-        let is_header = match self.wanted {
-            Some(n) if row.0 < n => return true,
-            Some(n) if row.0 > n => {
+    }
+
+    /// Takes the next raw row; false when reading should stop.
+    pub fn row(&mut self, raw: Raw) -> bool {
+        if self.found {
+            return self.feed.push(raw);
+        }
+        match self.wanted {
+            Some(n) if raw.row.0 < n => true,
+            Some(n) if raw.row.0 > n => {
                 // The wanted row was missing entirely (a sparse sheet): it is empty.
-                let e = SheetError::BadHeaderRow {
-                    path: self.display.clone(),
-                    sheet: self.sheet_label(),
-                    row: n,
-                };
+                let e = self.bad_header_row(n);
+                self.feed.header(Err(e));
+                false
+            }
+            Some(_) => self.announce(raw, Vec::new()),
+            None => {
+                if raw.is_blank() {
+                    if self.held_nonblank > 0 {
+                        self.held.push(raw);
+                    }
+                    return true;
+                }
+                self.held_nonblank += 1;
+                self.held.push(raw);
+                if self.held_nonblank >= HEADER_LOOKAHEAD {
+                    return self.decide();
+                }
+                true
+            }
+        }
+    }
+
+    /// `count` rows from `first` on hold no cell at all (a gap in a workbook's rows).
+    pub fn blank_rows(&mut self, first: RowNum, count: u32) -> bool {
+        if count == 0 {
+            return true;
+        }
+        if self.found {
+            self.feed.push_blank(u64::from(count));
+            return true;
+        }
+        if let Some(n) = self.wanted {
+            if n < first.0 {
+                return self.row(Raw::new(first, Vec::new()));
+            }
+            if n - first.0 < count {
+                // The wanted row is one of them: it is empty.
+                let e = self.bad_header_row(n);
                 self.feed.header(Err(e));
                 return false;
             }
-            Some(_) => true,
-            None => !cells.iter().all(Cell::is_blank),
-        };
-        if !is_header {
             return true;
         }
-        let headers = header_texts(&cells);
-        if headers.is_empty() {
-            let e = SheetError::BadHeaderRow {
+        if self.held_nonblank == 0 {
+            return true;
+        }
+        // Held rows are few; a long gap among them is kept short, as it changes nothing.
+        for i in 0..count.min(2) {
+            self.held.push(Raw::new(RowNum(first.0 + i), Vec::new()));
+        }
+        true
+    }
+
+    /// How many of the expected headers `cells` hold.
+    fn score(&self, cells: &[Cell]) -> usize {
+        let texts: Vec<String> = cells
+            .iter()
+            .filter(|c| !c.is_blank())
+            .map(|c| normalize_header(&c.to_text()))
+            .collect();
+        self.expected
+            .iter()
+            .filter(|e| texts.iter().any(|t| e.matches(t)))
+            .count()
+    }
+
+    /// Picks the header among the held rows, announces it, and hands on the rows after it.
+    fn decide(&mut self) -> bool {
+        let held = std::mem::take(&mut self.held);
+        let nonblank: Vec<usize> = (0..held.len()).filter(|&i| !held[i].is_blank()).collect();
+        let Some(&first) = nonblank.first() else {
+            return true;
+        };
+        let scores: Vec<usize> = nonblank
+            .iter()
+            .map(|&i| self.score(&held[i].cells))
+            .collect();
+        let best = scores.iter().copied().max().unwrap_or(0);
+        let chosen = if best > 0 {
+            nonblank[scores.iter().position(|&s| s == best).unwrap_or(0)]
+        } else {
+            // The first row as wide as most: a title is narrower than the table under it,
+            // and one overlong row among the data does not make the header.
+            let width = |r: &Raw| r.cells.iter().filter(|c| !c.is_blank()).count();
+            let mut widths: Vec<usize> = nonblank.iter().map(|&i| width(&held[i])).collect();
+            widths.sort_unstable();
+            let typical = widths[widths.len() / 2];
+            nonblank
+                .iter()
+                .copied()
+                .find(|&i| width(&held[i]) >= typical)
+                .unwrap_or(first)
+        };
+        let mut notes = Vec::new();
+        if chosen != first {
+            let above: Vec<String> = nonblank
+                .iter()
+                .take_while(|&&i| i < chosen)
+                .take(3)
+                .map(|&i| {
+                    let r = &held[i];
+                    let text = r
+                        .cells
+                        .iter()
+                        .find(|c| !c.is_blank())
+                        .map(|c| c.to_text())
+                        .unwrap_or_default();
+                    format!("row {}: `{}`", r.row, clip(&text, 40))
+                })
+                .collect();
+            notes.push(format!(
+                "the header is row {}; the rows above it look like a title and are not read ({}); --header-row {} says so explicitly",
+                held[chosen].row,
+                above.join("; "),
+                held[chosen].row
+            ));
+        }
+        let mut rest = held.into_iter().skip(chosen);
+        let Some(header) = rest.next() else {
+            return true;
+        };
+        if !self.announce(header, notes) {
+            return false;
+        }
+        for raw in rest {
+            if !self.feed.push(raw) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn announce(&mut self, raw: Raw, mut notes: Vec<String>) -> bool {
+        let texts = header_texts(&raw.cells);
+        if texts.is_empty() {
+            let e = self.bad_header_row(raw.row.0);
+            self.feed.header(Err(e));
+            return false;
+        }
+        if texts.len() > MAX_COLUMNS {
+            let e = SheetError::Broken {
                 path: self.display.clone(),
-                sheet: self.sheet_label(),
-                row: row.0,
+                format: if self.sheet.is_some() {
+                    "workbook"
+                } else {
+                    "CSV"
+                },
+                message: format!(
+                    "its header (row {}) has {} columns; a sheet has at most {MAX_COLUMNS}",
+                    raw.row,
+                    texts.len()
+                ),
             };
             self.feed.header(Err(e));
             return false;
         }
         self.found = true;
-        self.feed.header(Ok((headers, row, self.sheet.clone())))
+        let mut all = std::mem::take(&mut self.notes);
+        all.append(&mut notes);
+        self.feed.header(Ok(Header {
+            texts,
+            row: raw.row,
+            sheet: self.sheet.clone(),
+            notes: all,
+        }))
     }
 
     pub fn fail(self, e: SheetError) {
         self.feed.fail(e);
     }
 
-    pub fn header_found(&self) -> bool {
-        self.found
-    }
-
-    pub fn header_width(&self) -> Option<usize> {
-        self.found.then_some(self.feed.width)
-    }
-
     pub fn finish(mut self) {
+        if !self.found && !self.held.is_empty() && !self.decide() {
+            return;
+        }
         if !self.found {
             let e = match self.wanted {
-                Some(row) => SheetError::BadHeaderRow {
-                    path: self.display.clone(),
-                    sheet: self.sheet_label(),
-                    row,
-                },
+                Some(row) => self.bad_header_row(row),
                 None => SheetError::NoHeader {
                     path: self.display.clone(),
                     sheet: self.sheet_label(),
@@ -337,6 +662,15 @@ impl RowRouter {
         }
         self.feed.finish();
     }
+}
+
+/// `text` cut to `n` characters, with an ellipsis when cut.
+fn clip(text: &str, n: usize) -> String {
+    let mut out: String = text.chars().take(n).collect();
+    if text.chars().count() > n {
+        out.push('…');
+    }
+    out
 }
 
 /// The header texts of a row, trimmed, without trailing blank cells.

@@ -11,12 +11,17 @@ mod cell;
 pub mod delimited;
 mod detect;
 mod feed;
+pub mod limits;
+mod ods_size;
 pub mod workbook;
+mod xls_size;
+mod zipped;
 
-pub use cell::{Cell, CellRef, RowNum, column_letter, number_text};
-pub use detect::detect_format;
+pub use cell::{Cell, CellRef, RowNum, column_letter, normalize_header, number_text};
+pub use detect::{Detected, detect_format};
 pub use feed::OpenSheet;
-pub(crate) use feed::{Feed, RowRouter, start};
+pub(crate) use feed::{Feed, Raw, RowRouter, start};
+pub use limits::Limits;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +34,8 @@ pub struct SourceRow {
     pub cells: Vec<Cell>,
     /// A problem of the row's shape or bytes (too few or too many cells, bad encoding).
     pub defect: Option<String>,
+    /// Something to check that does not stop the row (a cell read in another encoding).
+    pub warning: Option<String>,
 }
 
 /// Which sheet of a workbook to read.
@@ -68,6 +75,11 @@ pub struct ReadOptions {
     pub header_row: Option<u32>,
     pub delimiter: Option<u8>,
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// The headers the mapping looks for, as written there (`Offer {n} Amount`): without
+    /// `header_row`, the row among the first that holds most of them is the header, so a title
+    /// or notes above the table are skipped.
+    pub expected_headers: Vec<String>,
+    pub limits: Limits,
 }
 
 /// The kind of file, decided by extension and then by its first bytes.
@@ -130,6 +142,14 @@ pub enum SheetError {
     },
     #[error("{path}: unknown encoding `{0}`", path = .1)]
     UnknownEncoding(String, String),
+    #[error("{path} is {what}, which leadsheet cannot read; {advice}")]
+    NotASpreadsheet {
+        path: String,
+        what: String,
+        advice: String,
+    },
+    #[error("{path}: {message}")]
+    TooLarge { path: String, message: String },
 }
 
 impl SheetError {
@@ -141,9 +161,11 @@ impl SheetError {
             | SheetError::NoSuchSheetIndex { .. }
             | SheetError::BadHeaderRow { .. }
             | SheetError::UnknownEncoding(..) => crate::Exit::Usage,
-            SheetError::Io { .. } | SheetError::Broken { .. } | SheetError::NoHeader { .. } => {
-                crate::Exit::Fatal
-            }
+            SheetError::Io { .. }
+            | SheetError::Broken { .. }
+            | SheetError::NoHeader { .. }
+            | SheetError::NotASpreadsheet { .. }
+            | SheetError::TooLarge { .. } => crate::Exit::Fatal,
         }
     }
 }
@@ -162,6 +184,9 @@ pub struct SourceInfo {
     /// For delimited files: the delimiter and encoding used.
     pub delimiter: Option<u8>,
     pub encoding: Option<&'static str>,
+    /// What the user should know about how the file was read: a name that says another format,
+    /// a `sep=` line, a title above the header, lines in another encoding.
+    pub notes: Vec<String>,
 }
 
 impl SourceInfo {
@@ -195,10 +220,10 @@ pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError>
         // Missing (the reader says so), or a pipe that can be read only once anyway.
         return open_path(path, input, options, None);
     }
-    let format = detect_format(path, input)?;
+    let detected = detect_format(path, input, &options.limits)?;
     match snapshot(path, path.extension()) {
         Ok(copy) => {
-            let mut sheet = open_path(copy.path(), input, options, Some(format))?;
+            let mut sheet = open_path(copy.path(), input, options, Some(detected))?;
             sheet.spool = Some(Arc::new(copy));
             Ok(sheet)
         }
@@ -206,7 +231,7 @@ pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError>
             tracing::warn!(
                 "cannot copy {input} to a private snapshot ({e}); reading it in place: do not change it until the run ends"
             );
-            open_path(path, input, options, Some(format))
+            open_path(path, input, options, Some(detected))
         }
     }
 }
@@ -232,16 +257,26 @@ pub(super) fn open_path(
     path: &Path,
     display: &str,
     options: &ReadOptions,
-    known: Option<Format>,
+    known: Option<Detected>,
 ) -> Result<OpenSheet, SheetError> {
-    let format = match known {
-        Some(f) => f,
-        None => detect_format(path, display)?,
+    let detected = match known {
+        Some(d) => d,
+        None => detect_format(path, display, &options.limits)?,
     };
-    match format {
-        Format::Delimited => delimited::open(path, display, options),
-        other => workbook::open(path, display, options, other),
+    let mut sheet = match detected.format {
+        Format::Delimited => {
+            let mut opts = options.clone();
+            if opts.encoding.is_none() {
+                opts.encoding = detected.utf16;
+            }
+            delimited::open(path, display, &opts)?
+        }
+        other => workbook::open(path, display, options, other)?,
+    };
+    if let Some(note) = detected.note {
+        sheet.info.notes.insert(0, note);
     }
+    Ok(sheet)
 }
 
 /// The SHA-256 of a file, as lowercase hex.

@@ -11,7 +11,11 @@ use std::path::Path;
 use calamine::{Data, DataRef, Reader};
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
 
-use super::{Cell, Format, ReadOptions, RowNum, RowRouter, SheetError, SheetSelector, SourceInfo};
+use super::limits::{MAX_COLUMNS, MAX_ROWS};
+use super::{
+    Cell, Format, Raw, ReadOptions, RowNum, RowRouter, SheetError, SheetSelector, SourceInfo,
+    column_letter,
+};
 
 fn broken(display: &str, format: Format, e: impl std::fmt::Display) -> SheetError {
     SheetError::Broken {
@@ -79,14 +83,40 @@ fn date_cell(value: NaiveDateTime) -> Cell {
     Cell::DateTime { value, date_only }
 }
 
-fn excel_datetime(d: &calamine::ExcelDateTime) -> Cell {
-    if d.is_datetime()
-        && let Some(v) = d.as_datetime()
-    {
-        return date_cell(v);
+/// A time of day or a duration as a clock shows it: `10:10:10`, `34:05:00` (hours past a
+/// day), `10:10:10.5`. Neither is a date, and no field of a lead is one: shown as text, a
+/// cell mapped to a date says what it holds.
+fn clock_text(seconds: f64) -> String {
+    let negative = seconds < 0.0;
+    let millis = (seconds.abs() * 1000.0).round() as u64;
+    let (h, m, s, ms) = (
+        millis / 3_600_000,
+        millis / 60_000 % 60,
+        millis / 1000 % 60,
+        millis % 1000,
+    );
+    let mut out = format!("{}{h:02}:{m:02}:{s:02}", if negative { "-" } else { "" });
+    if ms > 0 {
+        let frac = format!("{:03}", ms);
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
     }
-    // A duration (`[hh]:mm:ss`): keep the number of days as Excel stores it.
-    Cell::Float(d.as_f64())
+    out
+}
+
+fn excel_datetime(d: &calamine::ExcelDateTime) -> Cell {
+    let days = d.as_f64();
+    if d.is_datetime() {
+        // A time-of-day format on a value under one day: a time, not 1899-12-30 at that time.
+        if (0.0..1.0).contains(&days) && days > 0.0 {
+            return Cell::Text(clock_text(days * 86_400.0));
+        }
+        if let Some(v) = d.as_datetime() {
+            return date_cell(v);
+        }
+    }
+    // A duration (`[hh]:mm:ss`).
+    Cell::Text(clock_text(days * 86_400.0))
 }
 
 fn iso_cell(s: &str) -> Cell {
@@ -97,6 +127,40 @@ fn iso_cell(s: &str) -> Cell {
         return date_cell(d.and_time(chrono::NaiveTime::MIN));
     }
     Cell::Text(s.to_string())
+}
+
+/// An ISO 8601 duration as ODS stores times of day and durations (`PT10H10M10S`,
+/// `P1DT2H`), as a clock; anything else stays as written.
+fn iso_duration(s: &str) -> Cell {
+    fn seconds(s: &str) -> Option<f64> {
+        let (negative, s) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let body = s.strip_prefix('P')?;
+        let (date, time) = body.split_once('T').unwrap_or((body, ""));
+        let mut total = 0.0;
+        let mut take = |part: &str, units: &[(char, f64)]| -> Option<()> {
+            let mut number = String::new();
+            for c in part.chars() {
+                if c.is_ascii_digit() || c == '.' || c == ',' {
+                    number.push(if c == ',' { '.' } else { c });
+                    continue;
+                }
+                let (_, factor) = units.iter().find(|(u, _)| *u == c)?;
+                total += number.parse::<f64>().ok()? * factor;
+                number.clear();
+            }
+            number.is_empty().then_some(())
+        };
+        take(date, &[('D', 86_400.0), ('W', 604_800.0)])?;
+        take(time, &[('H', 3600.0), ('M', 60.0), ('S', 1.0)])?;
+        Some(if negative { -total } else { total })
+    }
+    match seconds(s.trim()) {
+        Some(secs) => Cell::Text(clock_text(secs)),
+        None => Cell::Text(s.to_string()),
+    }
 }
 
 fn from_ref(d: &DataRef<'_>) -> Cell {
@@ -110,7 +174,7 @@ fn from_ref(d: &DataRef<'_>) -> Cell {
         DataRef::Bool(b) => Cell::Bool(*b),
         DataRef::DateTime(d) => excel_datetime(d),
         DataRef::DateTimeIso(s) => iso_cell(s),
-        DataRef::DurationIso(s) => Cell::Text(s.clone()),
+        DataRef::DurationIso(s) => iso_duration(s),
         DataRef::Error(e) => Cell::Error(e.to_string()),
         DataRef::Empty => Cell::Empty,
     }
@@ -135,7 +199,7 @@ fn from_data(d: &Data) -> Cell {
         Data::Bool(b) => Cell::Bool(*b),
         Data::DateTime(d) => excel_datetime(d),
         Data::DateTimeIso(s) => iso_cell(s),
-        Data::DurationIso(s) => Cell::Text(s.clone()),
+        Data::DurationIso(s) => iso_duration(s),
         Data::Error(e) => Cell::Error(e.to_string()),
         Data::Empty => Cell::Empty,
     }
@@ -151,6 +215,11 @@ pub fn open(
         path: display.to_string(),
         source,
     })?;
+    match format {
+        Format::Ods => super::ods_size::check(path, display)?,
+        Format::Xls => super::xls_size::check(path, display)?,
+        _ => {}
+    }
     let info = SourceInfo {
         display: display.to_string(),
         path: path.to_path_buf(),
@@ -160,13 +229,14 @@ pub fn open(
         header_row: RowNum(1),
         delimiter: None,
         encoding: None,
+        notes: Vec::new(),
     };
     let path = path.to_path_buf();
     let display = display.to_string();
     let options = options.clone();
     super::start(info, move |feed| {
         let result = match format {
-            Format::Xlsx => stream_xlsx(&path, &display, &options, feed),
+            Format::Xlsx | Format::Xlsb => stream(&path, &display, &options, format, feed),
             _ => read_range(&path, &display, &options, format, feed),
         };
         if let Err(failure) = result {
@@ -178,55 +248,115 @@ pub fn open(
 
 type Failure = Box<(RowRouter, SheetError)>;
 
-/// Reads an XLSX sheet cell by cell; cells arrive row by row.
-fn stream_xlsx(
+/// Where a cell is and what it holds, or why the next cell cannot be read.
+type NextCell = Result<Option<((u32, u32), Cell)>, String>;
+
+/// Reads an XLSX or XLSB sheet cell by cell; cells arrive row by row, and rows without a cell
+/// are counted as blank without being made.
+fn stream(
     path: &Path,
     display: &str,
     options: &ReadOptions,
+    format: Format,
     feed: super::Feed,
 ) -> Result<(), Failure> {
     let fail_early = |feed: super::Feed, e: SheetError| -> Result<(), Failure> {
-        Err(Box::new((RowRouter::new(feed, None, None, display), e)))
+        Err(Box::new((RowRouter::new(feed, options, None, display), e)))
     };
+    if format == Format::Xlsb {
+        let mut book: calamine::Xlsb<BufReader<std::fs::File>> = match calamine::open_workbook(path)
+        {
+            Ok(b) => b,
+            Err(e) => return fail_early(feed, broken(display, format, e)),
+        };
+        let sheet = match pick_sheet(book.sheets_metadata(), options.sheet.as_ref(), display) {
+            Ok(s) => s,
+            Err(e) => return fail_early(feed, e),
+        };
+        let router = RowRouter::new(feed, options, Some(sheet.clone()), display);
+        let mut reader = match book.worksheet_cells_reader(&sheet) {
+            Ok(r) => r,
+            Err(e) => return Err(Box::new((router, broken(display, format, e)))),
+        };
+        return route_cells(router, display, format, || {
+            reader
+                .next_cell()
+                .map(|c| c.map(|c| (c.get_position(), from_ref(c.get_value()))))
+                .map_err(|e| e.to_string())
+        });
+    }
     let mut book: calamine::Xlsx<BufReader<std::fs::File>> = match calamine::open_workbook(path) {
         Ok(b) => b,
-        Err(e) => return fail_early(feed, broken(display, Format::Xlsx, e)),
+        Err(e) => return fail_early(feed, broken(display, format, e)),
     };
     let sheet = match pick_sheet(book.sheets_metadata(), options.sheet.as_ref(), display) {
         Ok(s) => s,
         Err(e) => return fail_early(feed, e),
     };
-    let mut router = RowRouter::new(feed, options.header_row, Some(sheet.clone()), display);
+    let router = RowRouter::new(feed, options, Some(sheet.clone()), display);
     let mut reader = match book.worksheet_cells_reader(&sheet) {
         Ok(r) => r,
-        Err(e) => return Err(Box::new((router, broken(display, Format::Xlsx, e)))),
+        Err(e) => return Err(Box::new((router, broken(display, format, e)))),
+    };
+    route_cells(router, display, format, || {
+        reader
+            .next_cell()
+            .map(|c| c.map(|c| (c.get_position(), from_ref(c.get_value()))))
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Gathers cells into rows for the router. A cell beyond Excel's last column or row is a
+/// broken (or hostile) file: it is refused by its address before anything is allocated for
+/// it, and so is a row that goes back up the sheet.
+fn route_cells(
+    mut router: RowRouter,
+    display: &str,
+    format: Format,
+    mut next: impl FnMut() -> NextCell,
+) -> Result<(), Failure> {
+    let fail = |router: RowRouter, message: String| -> Result<(), Failure> {
+        Err(Box::new((router, broken(display, format, message))))
     };
     let mut current: Option<u32> = None;
     let mut cells: Vec<Cell> = Vec::new();
     loop {
-        let next = match reader.next_cell() {
-            Ok(n) => n,
-            Err(e) => return Err(Box::new((router, broken(display, Format::Xlsx, e)))),
+        let ((r, c), value) = match next() {
+            Ok(Some(cell)) => cell,
+            Ok(None) => break,
+            Err(e) => return fail(router, e),
         };
-        let Some(cell) = next else { break };
-        let (r, c) = cell.get_position();
+        if c as usize >= MAX_COLUMNS || r >= MAX_ROWS {
+            return fail(
+                router,
+                format!(
+                    "a cell at row {}, column {} lies beyond the last cell a sheet can have ({}{MAX_ROWS}); the file is damaged or built to mislead",
+                    u64::from(r) + 1,
+                    u64::from(c) + 1,
+                    column_letter(MAX_COLUMNS - 1)
+                ),
+            );
+        }
         if current != Some(r) {
             if let Some(prev) = current {
-                if !router.row(RowNum(prev + 1), std::mem::take(&mut cells), None) {
+                if r < prev {
+                    return fail(
+                        router,
+                        format!(
+                            "row {} comes after row {}: its rows are out of order",
+                            r + 1,
+                            prev + 1
+                        ),
+                    );
+                }
+                if !router.row(Raw::new(RowNum(prev + 1), std::mem::take(&mut cells))) {
                     return Ok(());
                 }
-                // Rows without any cell are blank rows.
-                for gap in prev + 1..r {
-                    if !router.row(RowNum(gap + 1), Vec::new(), None) {
-                        return Ok(());
-                    }
+                if !router.blank_rows(RowNum(prev + 2), r - prev - 1) {
+                    return Ok(());
                 }
-            } else {
-                for gap in 0..r {
-                    if !router.row(RowNum(gap + 1), Vec::new(), None) {
-                        return Ok(());
-                    }
-                }
+            } else if !router.blank_rows(RowNum(1), r) {
+                return Ok(());
             }
             current = Some(r);
         }
@@ -234,16 +364,17 @@ fn stream_xlsx(
         if cells.len() <= c {
             cells.resize(c + 1, Cell::Empty);
         }
-        cells[c] = from_ref(cell.get_value());
+        cells[c] = value;
     }
     if let Some(prev) = current {
-        router.row(RowNum(prev + 1), cells, None);
+        router.row(Raw::new(RowNum(prev + 1), cells));
     }
     router.finish();
     Ok(())
 }
 
-/// Reads XLS, XLSB and ODS sheets as a whole range.
+/// Reads XLS and ODS sheets as a whole range (their readers have no other way; ODS is
+/// checked for its size first, see [`ods_size`], and XLS cannot exceed 65,536 × 256 cells).
 fn read_range(
     path: &Path,
     display: &str,
@@ -252,19 +383,16 @@ fn read_range(
     feed: super::Feed,
 ) -> Result<(), Failure> {
     let fail_early = |feed: super::Feed, e: SheetError| -> Result<(), Failure> {
-        Err(Box::new((RowRouter::new(feed, None, None, display), e)))
+        Err(Box::new((RowRouter::new(feed, options, None, display), e)))
     };
     // By the detected format, not the extension: stdin is spooled to a file without one.
     let opened = match format {
         Format::Xls => calamine::open_workbook(path)
             .map(calamine::Sheets::Xls)
             .map_err(calamine::Error::Xls),
-        Format::Ods => calamine::open_workbook(path)
+        _ => calamine::open_workbook(path)
             .map(calamine::Sheets::Ods)
             .map_err(calamine::Error::Ods),
-        _ => calamine::open_workbook(path)
-            .map(calamine::Sheets::Xlsb)
-            .map_err(calamine::Error::Xlsb),
     };
     let mut book = match opened {
         Ok(b) => b,
@@ -274,16 +402,14 @@ fn read_range(
         Ok(s) => s,
         Err(e) => return fail_early(feed, e),
     };
-    let mut router = RowRouter::new(feed, options.header_row, Some(sheet.clone()), display);
+    let mut router = RowRouter::new(feed, options, Some(sheet.clone()), display);
     let range = match book.worksheet_range(&sheet) {
         Ok(r) => r,
         Err(e) => return Err(Box::new((router, broken(display, format, e)))),
     };
     let (row0, col0) = range.start().unwrap_or((0, 0));
-    for gap in 0..row0 {
-        if !router.row(RowNum(gap + 1), Vec::new(), None) {
-            return Ok(());
-        }
+    if !router.blank_rows(RowNum(1), row0) {
+        return Ok(());
     }
     for (i, row) in range.rows().enumerate() {
         let mut cells = vec![Cell::Empty; col0 as usize];
@@ -292,7 +418,7 @@ fn read_range(
             Cell::Text(t) if format == Format::Ods && is_error_literal(&t) => Cell::Error(t),
             c => c,
         }));
-        if !router.row(RowNum(row0 + i as u32 + 1), cells, None) {
+        if !router.row(Raw::new(RowNum(row0 + i as u32 + 1), cells)) {
             return Ok(());
         }
     }

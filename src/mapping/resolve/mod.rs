@@ -9,8 +9,6 @@ mod sections;
 
 use std::path::Path;
 
-use unicode_normalization::UnicodeNormalization;
-
 use super::config::{MappingConfig, MappingError, Mode};
 use super::convert::{Conv, Value};
 use crate::api::contract::{self, ApiVersion, FieldId, Section};
@@ -89,14 +87,8 @@ pub struct ResolveInput<'a> {
     pub fallback_partner_id: Option<String>,
 }
 
-/// A header as compared: accents stripped, lowercase, letters and digits only.
-pub fn normalize_header(h: &str) -> String {
-    h.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphanumeric())
-        .collect()
-}
+/// Headers are compared as the sheet layer normalises them (it finds the header row by them).
+pub use crate::sheet::normalize_header;
 
 /// Resolves `input.config` against the file's headers.
 ///
