@@ -671,3 +671,29 @@ fn hostile_mappings_are_refused_quickly_and_briefly() {
         assert!(started.elapsed() < Duration::from_secs(20), "{m}");
     }
 }
+
+#[test]
+fn an_xlsb_is_streamed_row_by_row_with_its_gaps_and_known_on_stdin() {
+    let r = read(&wild("cells.xlsb"), &ReadOptions::default());
+    assert_eq!(r.info.format.name(), "XLSB");
+    assert_eq!(r.headers, ["CRM ID", "Opportunity", "Amount"]);
+    assert_eq!(
+        r.rows.iter().map(|r| r.row).collect::<Vec<_>>(),
+        [RowNum(2), RowNum(5)]
+    );
+    assert_eq!(text(&r.rows[1].cells[1]), "Société Générale");
+    assert_eq!(r.rows[0].cells[2], Cell::Float(13800.5));
+    // Without a name at all (stdin is spooled to a file without an extension).
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin!("leadsheet"))
+        .args(["validate", "-", "-o", "/dev/null"])
+        .env("LEADSHEET_CONFIG", "/nonexistent/leadsheet.toml")
+        .stdin(std::fs::File::open(wild("cells.xlsb")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2 row(s) (2 blank skipped)"),
+        "{}",
+        stderr(&o)
+    );
+}
