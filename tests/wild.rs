@@ -697,3 +697,37 @@ fn an_xlsb_is_streamed_row_by_row_with_its_gaps_and_known_on_stdin() {
         stderr(&o)
     );
 }
+
+/// Found by `fuzz::ods_and_xls_readers`: an ODS whose content ends inside a table made the ODS
+/// reader loop for ever.
+#[test]
+fn an_ods_whose_content_is_cut_short_is_an_error_not_a_hang() {
+    let original = std::fs::read(wild("title-rows.ods")).unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&original)).unwrap();
+    let dir = scratch();
+    let path = dir.path().join("cut.ods");
+    let mut out = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        std::io::copy(&mut entry, &mut bytes).unwrap();
+        if name == "content.xml" {
+            // Cut after a tag, inside the table: well-formed so far, never closed.
+            let cut = bytes[..bytes.len() * 6 / 10]
+                .iter()
+                .rposition(|&b| b == b'>')
+                .unwrap();
+            bytes.truncate(cut + 1);
+        }
+        out.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap();
+    let started = Instant::now();
+    let o = bounded(&["validate", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cut short"), "{}", stderr(&o));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -76,10 +76,22 @@ pub fn check(path: &Path, display: &str) -> Result<(), SheetError> {
     let mut col = 0u64;
     let mut row_last = 0u64;
     let mut in_cell: Option<u64> = None;
+    // Elements open: the ODS reader loops for ever on a document that ends inside a table.
+    let mut depth = 0usize;
     loop {
         let event = xml
             .read_event_into(&mut buf)
             .map_err(|e| broken(format!("content.xml: {e}")))?;
+        match &event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Eof if depth > 0 => {
+                return Err(broken(
+                    "its content (content.xml) ends in the middle of a table: the file is cut short or damaged".into(),
+                ));
+            }
+            _ => {}
+        }
         match &event {
             Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
                 "table:table" => table = Table::default(),
@@ -164,6 +176,20 @@ mod tests {
         .unwrap();
         zip.finish().unwrap();
         path
+    }
+
+    #[test]
+    fn a_table_cut_short_is_refused_rather_than_read_for_ever() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.ods");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        zip.start_file("content.xml", opts).unwrap();
+        zip.write_all(b"<office:document-content><office:body><office:spreadsheet><table:table table:name=\"S\"><table:table-row><table:table-cell office:value-type=\"string\"><text:p>CRM")
+            .unwrap();
+        zip.finish().unwrap();
+        let e = check(&path, "cut.ods").unwrap_err().to_string();
+        assert!(e.contains("cut short"), "{e}");
     }
 
     #[test]
