@@ -26,6 +26,7 @@ fn config_from(args: &SandboxArgs) -> SandboxConfig {
         slow: args.slow,
         slow_ms: args.slow_ms,
         max_body_bytes: args.max_body_bytes,
+        ..SandboxConfig::default()
     }
 }
 

@@ -15,8 +15,12 @@
 //! - a PATCH may assign a partnerLeadOpportunityId to an unassigned (marketing) lead, but not
 //!   change an existing one;
 //! - search windows include both bounds.
+//!
+//! Whatever a client does, the others are still served, with bounded memory: every wait has a
+//! timeout and the number of connections a cap (`server.rs`, `connection.rs`).
 
 mod catalogue;
+mod connection;
 mod faults;
 mod http;
 mod leads;
@@ -30,6 +34,7 @@ mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use store::RecordSummary;
 
@@ -44,6 +49,14 @@ pub const DEMO_PARTNER_ID: &str = "200000000014442";
 /// Default largest request body, in bytes. Lead bodies are a few kilobytes; 1 MiB is generous
 /// and still stops a runaway upload.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Default time for a request head to arrive whole. Clients send their headers in one write;
+/// ten seconds is slack for any network and short enough that slow-header clients cannot
+/// pile up. It is also how long an idle keep-alive connection stays open.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default most connections open at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Everything that shapes a sandbox: accepted keys, preloaded data and injected faults.
 /// All faults are off by default; all random choices follow `seed`.
@@ -72,6 +85,14 @@ pub struct SandboxConfig {
     pub slow_ms: u64,
     /// Largest accepted request body; larger gets a 400.
     pub max_body_bytes: usize,
+    /// Time a request head (request line and headers) has to arrive whole, counted from the
+    /// moment the connection is ready for it: accepted, or done with its last answer. Slower,
+    /// the connection is closed without an answer; so an idle keep-alive connection is closed
+    /// after this time too.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once. At the cap a new connection closes the one idle longest;
+    /// when every open connection is in the middle of a request, it is refused with 503.
+    pub max_connections: usize,
 }
 
 impl Default for SandboxConfig {
@@ -89,6 +110,8 @@ impl Default for SandboxConfig {
             slow: 0.0,
             slow_ms: 2000,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -161,9 +184,7 @@ impl Drop for SandboxHandle {
 /// cannot be listened on.
 pub async fn start(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHandle, SandboxError> {
     check_config(&config)?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| SandboxError::Bind { addr, source })?;
+    let listener = listen(addr).map_err(|source| SandboxError::Bind { addr, source })?;
     let addr = listener
         .local_addr()
         .map_err(|source| SandboxError::Bind { addr, source })?;
@@ -177,6 +198,26 @@ pub async fn start(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHan
         cancel,
         task: Some(task),
     })
+}
+
+/// Connections the system may hold complete but not yet accepted. The standard library's 128
+/// overflows when a burst of connections arrives faster than a busy loop accepts them, and
+/// the overflow costs each late client a second (its SYN is dropped and sent again).
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds and listens as `TcpListener::bind` does, with a deeper backlog.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // Rebinding a port with connections in TIME_WAIT, as `bind` allows on Unix; on Windows
+    // the same option would let another process take the port, so it stays off there.
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn check_config(c: &SandboxConfig) -> Result<(), SandboxError> {
@@ -202,6 +243,16 @@ fn check_config(c: &SandboxConfig) -> Result<(), SandboxError> {
     }
     if c.api_keys.is_empty() {
         return Err(SandboxError::Config("no API key is accepted".into()));
+    }
+    if c.max_connections == 0 {
+        return Err(SandboxError::Config(
+            "the connection cap must be at least 1".into(),
+        ));
+    }
+    if c.header_read_timeout.is_zero() {
+        return Err(SandboxError::Config(
+            "the header read timeout must be longer than zero".into(),
+        ));
     }
     Ok(())
 }
