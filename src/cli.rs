@@ -343,7 +343,7 @@ pub struct SandboxArgs {
     /// Extra delay of the slow requests
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub slow_ms: u64,
-    /// Largest accepted request body in bytes; larger bodies get a 400
+    /// Largest accepted request body in bytes; larger bodies get 413 and the connection closes
     #[arg(long, default_value_t = crate::sandbox::DEFAULT_MAX_BODY_BYTES, value_name = "BYTES")]
     pub max_body_bytes: usize,
 }

@@ -50,9 +50,9 @@ pub use sheet::{
 
 // The embedded API4Partners server.
 pub use sandbox::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEMO_API_KEY,
-    DEMO_PARTNER_ID, RecordSummary, SandboxConfig, SandboxError, SandboxHandle,
-    start as start_sandbox,
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, DEMO_API_KEY, DEMO_PARTNER_ID, RecordSummary, SandboxConfig,
+    SandboxError, SandboxHandle, start as start_sandbox,
 };
 
 /// Writes a line to stderr. A terminal that went away (a closed SSH session after SIGHUP) is

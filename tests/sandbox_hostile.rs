@@ -1,5 +1,6 @@
-//! Hostile clients of the sandbox, over real sockets: heads sent a byte at a time, clients
-//! that never read their answers, floods of idle connections. Each test checks what the sandbox does to the hostile client and that a
+//! Hostile clients of the sandbox, over real sockets: bodies over the limit or with a lying
+//! length, heads and bodies sent a byte at a time, clients that never read their answers,
+//! floods of idle connections, wrong content types and keys. Each test checks what the sandbox does to the hostile client and that a
 //! well-behaved client is served meanwhile. Timeouts come from `SandboxConfig` in hundreds of
 //! milliseconds, so each test takes about a second; `PROMPT` is only a bound for failures.
 
@@ -26,6 +27,7 @@ fn ms(n: u64) -> Duration {
 fn quick() -> SandboxConfig {
     SandboxConfig {
         header_read_timeout: ms(300),
+        body_read_timeout: ms(300),
         ..Default::default()
     }
 }
@@ -161,6 +163,120 @@ async fn closed_within(s: &mut (impl AsyncRead + Unpin), within: Duration) -> bo
     .is_ok()
 }
 
+fn assert_envelope_error(r: &RawReply, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["info"]["statusCode"], status, "{}", r.body);
+    assert_eq!(r.body["info"]["success"], false, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
+    assert!(r.body["info"]["traceId"].is_string(), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_413_before_any_body() {
+    let sb = sandbox(SandboxConfig {
+        max_body_bytes: 10_000,
+        ..quick()
+    })
+    .await;
+    let mut s = connect(&sb).await;
+    let extra = "Content-Type: application/json\r\nContent-Length: 50000000\r\n";
+    s.write_all(head("POST", V1, extra).as_bytes())
+        .await
+        .unwrap();
+    // Not a byte of the 50 MB is sent: the answer comes without it.
+    let r = read_reply(&mut s).await;
+    assert_envelope_error(&r, 413, "BODY_TOO_LARGE");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("declares 50000000 bytes"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.header("connection"), Some("close"));
+    assert!(closed_within(&mut s, PROMPT).await);
+    served(&sb.handle.base_url()).await;
+}
+
+#[tokio::test]
+async fn an_endless_chunked_body_is_cut_at_the_limit() {
+    let sb = sandbox(SandboxConfig {
+        max_body_bytes: 10_000,
+        ..quick()
+    })
+    .await;
+    let (mut rd, mut wr) = connect(&sb).await.into_split();
+    let extra = "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n";
+    wr.write_all(head("POST", V1, extra).as_bytes())
+        .await
+        .unwrap();
+    // The body never ends: whatever answer comes, it comes before the end.
+    let writer = tokio::spawn(async move {
+        let chunk = format!("1000\r\n{}\r\n", " ".repeat(0x1000));
+        while wr.write_all(chunk.as_bytes()).await.is_ok() {}
+    });
+    let r = read_reply(&mut rd).await;
+    assert_envelope_error(&r, 413, "BODY_TOO_LARGE");
+    assert_eq!(r.header("connection"), Some("close"));
+    served(&sb.handle.base_url()).await;
+    // After a short lingering read the sandbox closes, and the endless writer fails.
+    tokio::time::timeout(PROMPT, writer)
+        .await
+        .expect("the sandbox stops reading the endless body")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn slow_and_short_bodies_get_408_and_a_lie_in_the_length_closes() {
+    let sb = sandbox(quick()).await;
+    let base = sb.handle.base_url();
+    // A body that trickles in, a byte every 50 ms: cut off by the body timeout.
+    let (mut rd, mut wr) = connect(&sb).await.into_split();
+    let extra = "Content-Type: application/json\r\nContent-Length: 1000\r\n";
+    wr.write_all(head("POST", V1, extra).as_bytes())
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        while wr.write_all(b" ").await.is_ok() {
+            tokio::time::sleep(ms(50)).await;
+        }
+    });
+    // A body shorter than its declared length, then silence.
+    let mut short = connect(&sb).await;
+    let extra = "Content-Type: application/json\r\nContent-Length: 100\r\n";
+    short
+        .write_all(format!("{}{{\"partnerId\": ", head("POST", V1, extra)).as_bytes())
+        .await
+        .unwrap();
+    served(&base).await;
+    for r in [read_reply(&mut rd).await, read_reply(&mut short).await] {
+        assert_envelope_error(&r, 408, "BODY_READ_TIMEOUT");
+        assert_eq!(r.header("connection"), Some("close"));
+    }
+    assert!(closed_within(&mut rd, PROMPT).await);
+    assert!(closed_within(&mut short, PROMPT).await);
+    trickle.abort();
+    // A body longer than its declared length: the declared bytes are the body, and the rest
+    // is taken for a request head, refused, and the connection closed.
+    let mut long = connect(&sb).await;
+    let extra = "Content-Type: application/json\r\nContent-Length: 5\r\n";
+    long.write_all(
+        format!(
+            "{}{{\"a\": 1, \"b\": \"{}\"}}",
+            head("POST", V1, extra),
+            "x".repeat(50_000)
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let r = read_reply(&mut long).await;
+    assert_envelope_error(&r, 400, "INVALID_JSON");
+    assert!(closed_within(&mut long, PROMPT).await);
+    served(&base).await;
+}
+
 #[tokio::test]
 async fn slow_headers_and_silent_connections_are_cut_off() {
     let sb = sandbox(quick()).await;
@@ -255,6 +371,7 @@ async fn at_the_cap_the_longest_idle_connection_makes_room() {
 async fn when_every_connection_is_busy_a_newcomer_is_refused_with_503() {
     let sb = sandbox(SandboxConfig {
         max_connections: 4,
+        body_read_timeout: Duration::from_secs(3),
         ..quick()
     })
     .await;
@@ -311,6 +428,57 @@ async fn a_client_that_never_reads_its_answers_is_dropped() {
 }
 
 #[tokio::test]
+async fn content_types_keys_and_unknown_fields() {
+    let sb = sandbox(quick()).await;
+    // No Content-Type: the contract's generic 400, in the create's documented envelope.
+    let r = sb
+        .send(
+            sb.http
+                .post(sb.url(V1))
+                .header("X-API-Key", &sb.key)
+                .body(serde_json::to_vec(&basic_create_v1()).unwrap()),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+    assert_schema(
+        "v0/responses/createLeadsOpportunities.400.schema.json",
+        &r.body,
+    );
+    // A wrong key is refused before the body is read: a 50 MB announcement costs nothing.
+    for (key, status) in [(Some("not-the-key"), 403), (None, 401)] {
+        let mut s = connect(&sb).await;
+        let key = key.map_or(String::new(), |k| format!("X-API-Key: {k}\r\n"));
+        let req = format!(
+            "POST {V1} HTTP/1.1\r\nHost: sandbox\r\n{key}Content-Type: application/json\r\n\
+             Content-Length: 50000000\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let r = read_reply(&mut s).await;
+        assert_eq!(r.status, status, "{}", r.body);
+        assert!(r.body["message"].is_string(), "{}", r.body);
+        assert!(closed_within(&mut s, PROMPT).await);
+    }
+    // Keys the contract does not know are ignored, neither refused nor stored (REFERENCE.md
+    // §5.1: no schema forbids them).
+    let mut body = basic_create_v1();
+    body["leadOpportunity"]["partnerLeadOpportunityId"] = "UNKNOWN-KEYS".into();
+    body["unknownTopLevel"] = json!({"x": 1});
+    body["leadOpportunity"]["nmae"] = "misspelt".into();
+    body["offerLines"][0]["discountCode"] = "X".into();
+    body["customerLegalEntity"]["favouriteColour"] = "blue".into();
+    let r = sb.post(V1, &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["dsLeadOpportunityId"].as_str().unwrap();
+    let got = sb.get(&format!("{V1}/{id}")).await;
+    assert_eq!(got.status, 200);
+    let text = got.body.to_string();
+    for key in ["unknownTopLevel", "nmae", "discountCode", "favouriteColour"] {
+        assert!(!text.contains(key), "{key} was stored: {text}");
+    }
+}
+
+#[tokio::test]
 async fn limits_out_of_range_are_refused() {
     for config in [
         SandboxConfig {
@@ -319,6 +487,10 @@ async fn limits_out_of_range_are_refused() {
         },
         SandboxConfig {
             header_read_timeout: Duration::ZERO,
+            ..Default::default()
+        },
+        SandboxConfig {
+            body_read_timeout: Duration::ZERO,
             ..Default::default()
         },
     ] {

@@ -14,7 +14,11 @@
 //!   `customerLegalEntity` key by key;
 //! - a PATCH may assign a partnerLeadOpportunityId to an unassigned (marketing) lead, but not
 //!   change an existing one;
-//! - search windows include both bounds.
+//! - search windows include both bounds;
+//! - a wrong or missing Content-Type is the generic 400 (`UNSUPPORTED_MEDIA_TYPE`); a body over
+//!   `max_body_bytes` is 413 `BODY_TOO_LARGE` and one slower than `body_read_timeout` is 408
+//!   `BODY_READ_TIMEOUT`, the HTTP layer's answers, which the contract does not list (`http.rs`);
+//! - keys of a body that the contract does not know are ignored (REFERENCE.md §5.1, `rules/`).
 //!
 //! Whatever a client does, the others are still served, with bounded memory: every wait has a
 //! timeout and the number of connections a cap (`server.rs`, `connection.rs`).
@@ -55,6 +59,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// pile up. It is also how long an idle keep-alive connection stays open.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Default time for a request body to arrive whole once the sandbox reads it: a 1 MiB body
+/// needs 100 KiB/s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Default most connections open at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
@@ -83,13 +91,17 @@ pub struct SandboxConfig {
     /// Fraction of requests delayed by `slow_ms` more.
     pub slow: f64,
     pub slow_ms: u64,
-    /// Largest accepted request body; larger gets a 400.
+    /// Largest accepted request body; larger gets 413 `BODY_TOO_LARGE`, before more of the
+    /// body than the limit is read.
     pub max_body_bytes: usize,
     /// Time a request head (request line and headers) has to arrive whole, counted from the
     /// moment the connection is ready for it: accepted, or done with its last answer. Slower,
     /// the connection is closed without an answer; so an idle keep-alive connection is closed
     /// after this time too.
     pub header_read_timeout: Duration,
+    /// Time a request body has to arrive whole once the sandbox starts reading it; slower gets
+    /// 408 `BODY_READ_TIMEOUT` and the connection is closed.
+    pub body_read_timeout: Duration,
     /// Most connections open at once. At the cap a new connection closes the one idle longest;
     /// when every open connection is in the middle of a request, it is refused with 503.
     pub max_connections: usize,
@@ -111,6 +123,7 @@ impl Default for SandboxConfig {
             slow_ms: 2000,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
@@ -249,9 +262,9 @@ fn check_config(c: &SandboxConfig) -> Result<(), SandboxError> {
             "the connection cap must be at least 1".into(),
         ));
     }
-    if c.header_read_timeout.is_zero() {
+    if c.header_read_timeout.is_zero() || c.body_read_timeout.is_zero() {
         return Err(SandboxError::Config(
-            "the header read timeout must be longer than zero".into(),
+            "the header and body read timeouts must be longer than zero".into(),
         ));
     }
     Ok(())

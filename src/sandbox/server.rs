@@ -11,10 +11,11 @@
 //!   off, and an idle keep-alive connection is closed after the same time;
 //! - a connection whose answer is ready but not taken (a client that does not read) is dropped
 //!   [`STALL_SLACK`] after that;
+//! - request bodies are bounded in size and time in `http.rs`;
 //! - at most `max_connections` are open; `connection.rs` decides who makes room;
 //! - a connection hyper closes is closed the lingering way: our side is shut first, then what
 //!   the client still sends is read and discarded for up to [`LINGER`], so that an answer given
-//!   before the body was read (401, 403, 429…) reaches the client instead of a reset.
+//!   before the body was read (413, 408, 401…) reaches the client instead of a reset.
 
 use std::convert::Infallible;
 use std::future::Future;
