@@ -302,6 +302,7 @@ pub struct TemplateArgs {
 #[command(after_help = EXIT_CODES)]
 pub struct SandboxArgs {
     /// Address to listen on; port 0 picks a free port. The first line on stdout is the base URL.
+    /// Loopback by default; any other address is reachable from the network (a warning says so).
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
     /// An API key to accept (repeatable; default: the documented demo key `sandbox-demo-key`)

@@ -1,6 +1,7 @@
 //! Hostile clients of the sandbox, over real sockets: bodies over the limit or with a lying
 //! length, heads and bodies sent a byte at a time, clients that never read their answers,
-//! floods of idle connections, wrong content types and keys. Each test checks what the sandbox does to the hostile client and that a
+//! floods of idle connections, wrong content types and keys, and a sandbox told to listen
+//! beyond loopback. Each test checks what the sandbox does to the hostile client and that a
 //! well-behaved client is served meanwhile. Timeouts come from `SandboxConfig` in hundreds of
 //! milliseconds, so each test takes about a second; `PROMPT` is only a bound for failures.
 
@@ -8,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use clap::CommandFactory;
 use futures::future::join_all;
 use leadsheet::{DEMO_API_KEY, SandboxConfig};
 use serde_json::{Value, json};
@@ -527,6 +529,43 @@ fn start_standalone(addr: &str) -> (Child, String, BufReader<std::process::Child
         .unwrap();
     let stderr = BufReader::new(child.0.stderr.take().unwrap());
     (child, line.trim().to_string(), stderr)
+}
+
+#[tokio::test]
+async fn the_sandbox_listens_on_loopback_unless_told_otherwise() {
+    let cli = leadsheet::Cli::command();
+    let sandbox_cmd = cli.find_subcommand("sandbox").unwrap();
+    let addr = sandbox_cmd
+        .get_arguments()
+        .find(|a| a.get_long() == Some("addr"))
+        .unwrap();
+    let default: std::net::SocketAddr = addr.get_default_values()[0]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(default.ip().is_loopback(), "{default}");
+
+    let (_child, base, mut stderr) = start_standalone("127.0.0.1:0");
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let mut note = String::new();
+    stderr.read_line(&mut note).unwrap();
+    assert!(!note.contains("warning"), "{note}");
+
+    // Every interface: the warning on stderr, the base URL still first on stdout, and it is
+    // where this machine reaches the sandbox.
+    let (_child, base, mut stderr) = start_standalone("0.0.0.0:0");
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let mut warning = String::new();
+    stderr.read_line(&mut warning).unwrap();
+    assert!(
+        warning.contains("warning")
+            && warning.contains("0.0.0.0:")
+            && warning.contains("not loopback")
+            && warning.contains(DEMO_API_KEY),
+        "{warning}"
+    );
+    served(&base).await;
 }
 
 /// The soft limit on open files, raised towards `wanted` as far as the hard limit allows.

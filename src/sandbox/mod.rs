@@ -36,7 +36,7 @@ mod server;
 mod state;
 mod store;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -164,9 +164,21 @@ impl SandboxHandle {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT`, without a trailing slash: where this machine reaches the
+    /// sandbox. Listening on every interface (`0.0.0.0`, `[::]`) gives the loopback address.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// Whether others than this machine may reach the sandbox: it listens on an address that
+    /// is not loopback.
+    pub fn is_exposed(&self) -> bool {
+        !self.addr.ip().is_loopback()
     }
 
     /// Every stored record, for tests and demonstrations that check what the server holds.
