@@ -179,8 +179,9 @@ fn closing(mut resp: Response) -> Response {
 /// A wrong or missing Content-Type is a 400, not 415: the contract documents JSON bodies only
 /// (REFERENCE.md §2) and, for create and update, no 4xx for a bad request but the generic 400
 /// (§10.1, §10.2), so a client tested here meets only codes 3DS documents. A body over the
-/// limit is different: it is the HTTP layer's limit, not the API's judgement of a request, and
-/// 413 is what any gateway answers; a slow body is 408 for the same reason.
+/// limit is different: it is the HTTP layer's limit, not the API's judgement of a request, so
+/// it gets HTTP's answer, 413 (RFC 9110 §15.5.14); a slow body gets 408 (§15.5.9) for the same
+/// reason. Both close the connection: the rest of the body would be read as the next request.
 async fn read_json(state: &AppState, op: Operation, req: Request) -> Result<Value, Response> {
     let error = |status: u16, code: &str, message: String| {
         envelope_error(state, op, status, code, &message)
