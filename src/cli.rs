@@ -308,6 +308,7 @@ pub struct TemplateArgs {
 #[command(after_help = EXIT_CODES)]
 pub struct SandboxArgs {
     /// Address to listen on; port 0 picks a free port. The first line on stdout is the base URL.
+    /// Loopback by default; any other address is reachable from the network (a warning says so).
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
     /// An API key to accept (repeatable; default: the documented demo key `sandbox-demo-key`)
@@ -349,7 +350,7 @@ pub struct SandboxArgs {
     /// Extra delay of the slow requests
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub slow_ms: u64,
-    /// Largest accepted request body in bytes; larger bodies get a 400
+    /// Largest accepted request body in bytes; larger bodies get 413 and the connection closes
     #[arg(long, default_value_t = crate::sandbox::DEFAULT_MAX_BODY_BYTES, value_name = "BYTES")]
     pub max_body_bytes: usize,
 }

@@ -61,7 +61,8 @@ pub mod answers {
 
 // The embedded API4Partners server.
 pub use sandbox::{
-    DEFAULT_MAX_BODY_BYTES, DEMO_API_KEY, DEMO_PARTNER_ID, RecordSummary, SandboxConfig,
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, DEMO_API_KEY, DEMO_PARTNER_ID, RecordSummary, SandboxConfig,
     SandboxError, SandboxHandle, start as start_sandbox,
 };
 

@@ -13,6 +13,7 @@ mod resume;
 mod sandbox_api;
 mod sandbox_cli;
 mod sandbox_faults;
+mod sandbox_hostile;
 mod secrets;
 mod sheet_read;
 mod template;

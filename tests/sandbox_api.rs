@@ -665,7 +665,7 @@ async fn portfolio_pages_through_the_whole_catalogue() {
 }
 
 #[tokio::test]
-async fn malformed_requests_get_clear_400s() {
+async fn malformed_requests_get_clear_errors() {
     let sb = sandbox(leadsheet::SandboxConfig {
         max_body_bytes: 10_000,
         ..Default::default()
@@ -709,7 +709,7 @@ async fn malformed_requests_get_clear_400s() {
         .await;
     assert_eq!(
         (r.status, r.body["error"]["code"].as_str()),
-        (400, Some("BODY_TOO_LARGE"))
+        (413, Some("BODY_TOO_LARGE"))
     );
     let r = sb
         .send(post_raw("application/json", b"[1,2]".to_vec()))

@@ -14,9 +14,17 @@
 //!   `customerLegalEntity` key by key;
 //! - a PATCH may assign a partnerLeadOpportunityId to an unassigned (marketing) lead, but not
 //!   change an existing one;
-//! - search windows include both bounds.
+//! - search windows include both bounds;
+//! - a wrong or missing Content-Type is the generic 400 (`UNSUPPORTED_MEDIA_TYPE`); a body over
+//!   `max_body_bytes` is 413 `BODY_TOO_LARGE` and one slower than `body_read_timeout` is 408
+//!   `BODY_READ_TIMEOUT`, the HTTP layer's answers, which the contract does not list (`http.rs`);
+//! - keys of a body that the contract does not know are ignored (REFERENCE.md §5.1, `rules/`).
+//!
+//! Whatever a client does, the others are still served, with bounded memory: every wait has a
+//! timeout and the number of connections a cap (`server.rs`, `connection.rs`).
 
 mod catalogue;
+mod connection;
 mod faults;
 mod http;
 mod leads;
@@ -28,8 +36,9 @@ mod server;
 mod state;
 mod store;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use store::RecordSummary;
 
@@ -44,6 +53,18 @@ pub const DEMO_PARTNER_ID: &str = "200000000014442";
 /// Default largest request body, in bytes. Lead bodies are a few kilobytes; 1 MiB is generous
 /// and still stops a runaway upload.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Default time for a request head to arrive whole. Clients send their headers in one write;
+/// ten seconds is slack for any network and short enough that slow-header clients cannot
+/// pile up. It is also how long an idle keep-alive connection stays open.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default time for a request body to arrive whole once the sandbox reads it: a 1 MiB body
+/// needs 100 KiB/s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default most connections open at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Everything that shapes a sandbox: accepted keys, preloaded data and injected faults.
 /// All faults are off by default; all random choices follow `seed`.
@@ -70,8 +91,20 @@ pub struct SandboxConfig {
     /// Fraction of requests delayed by `slow_ms` more.
     pub slow: f64,
     pub slow_ms: u64,
-    /// Largest accepted request body; larger gets a 400.
+    /// Largest accepted request body; larger gets 413 `BODY_TOO_LARGE`, before more of the
+    /// body than the limit is read.
     pub max_body_bytes: usize,
+    /// Time a request head (request line and headers) has to arrive whole, counted from the
+    /// moment the connection is ready for it: accepted, or done with its last answer. Slower,
+    /// the connection is closed without an answer; so an idle keep-alive connection is closed
+    /// after this time too.
+    pub header_read_timeout: Duration,
+    /// Time a request body has to arrive whole once the sandbox starts reading it; slower gets
+    /// 408 `BODY_READ_TIMEOUT` and the connection is closed.
+    pub body_read_timeout: Duration,
+    /// Most connections open at once. At the cap a new connection closes the one idle longest;
+    /// when every open connection is in the middle of a request, it is refused with 503.
+    pub max_connections: usize,
 }
 
 impl Default for SandboxConfig {
@@ -89,6 +122,9 @@ impl Default for SandboxConfig {
             slow: 0.0,
             slow_ms: 2000,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -128,9 +164,21 @@ impl SandboxHandle {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT`, without a trailing slash: where this machine reaches the
+    /// sandbox. Listening on every interface (`0.0.0.0`, `[::]`) gives the loopback address.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// Whether others than this machine may reach the sandbox: it listens on an address that
+    /// is not loopback.
+    pub fn is_exposed(&self) -> bool {
+        !self.addr.ip().is_loopback()
     }
 
     /// Every stored record, for tests and demonstrations that check what the server holds.
@@ -161,9 +209,7 @@ impl Drop for SandboxHandle {
 /// cannot be listened on.
 pub async fn start(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHandle, SandboxError> {
     check_config(&config)?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| SandboxError::Bind { addr, source })?;
+    let listener = listen(addr).map_err(|source| SandboxError::Bind { addr, source })?;
     let addr = listener
         .local_addr()
         .map_err(|source| SandboxError::Bind { addr, source })?;
@@ -177,6 +223,26 @@ pub async fn start(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHan
         cancel,
         task: Some(task),
     })
+}
+
+/// Connections the system may hold complete but not yet accepted. The standard library's 128
+/// overflows when a burst of connections arrives faster than a busy loop accepts them, and
+/// the overflow costs each late client a second (its SYN is dropped and sent again).
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds and listens as `TcpListener::bind` does, with a deeper backlog.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // Rebinding a port with connections in TIME_WAIT, as `bind` allows on Unix; on Windows
+    // the same option would let another process take the port, so it stays off there.
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn check_config(c: &SandboxConfig) -> Result<(), SandboxError> {
@@ -202,6 +268,16 @@ fn check_config(c: &SandboxConfig) -> Result<(), SandboxError> {
     }
     if c.api_keys.is_empty() {
         return Err(SandboxError::Config("no API key is accepted".into()));
+    }
+    if c.max_connections == 0 {
+        return Err(SandboxError::Config(
+            "the connection cap must be at least 1".into(),
+        ));
+    }
+    if c.header_read_timeout.is_zero() || c.body_read_timeout.is_zero() {
+        return Err(SandboxError::Config(
+            "the header and body read timeouts must be longer than zero".into(),
+        ));
     }
     Ok(())
 }

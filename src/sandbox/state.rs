@@ -8,6 +8,7 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use super::SandboxConfig;
+use super::connection::Registry;
 use super::faults::Faults;
 use super::preload;
 use super::store::Store;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub config: SandboxConfig,
     pub store: Store,
     pub faults: Faults,
+    pub connections: Registry,
     ids: Mutex<fastrand::Rng>,
     stats: Mutex<Stats>,
 }
@@ -42,6 +44,7 @@ impl AppState {
         }
         AppState {
             faults: Faults::new(&config),
+            connections: Registry::new(config.max_connections),
             config,
             store,
             ids: Mutex::new(ids),
@@ -76,7 +79,9 @@ impl AppState {
     }
 
     /// The body of `/_sandbox/stats`: requests by operation and outcome, faults injected,
-    /// records held, and every partnerLeadOpportunityId held more than once.
+    /// connections (open now, and how many were accepted, evicted at the cap, refused, timed out
+    /// or dropped for not reading), records held, and how many records hold each
+    /// partnerLeadOpportunityId, with those held more than once.
     pub fn stats(&self) -> Value {
         let s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         let counts = self.store.partner_lead_id_counts();
@@ -85,9 +90,18 @@ impl AppState {
             .filter(|(_, n)| *n > 1)
             .map(|(k, _)| k)
             .collect();
+        let c = *self.connections.counts();
         json!({
             "requests": {"total": s.total, "byOperation": s.by_op},
             "faults": s.faults,
+            "connections": {
+                "open": self.connections.open(),
+                "accepted": c.accepted,
+                "evicted": c.evicted,
+                "refused": c.refused,
+                "headerTimeouts": c.header_timeouts,
+                "stalled": c.stalled,
+            },
             "records": {"total": self.store.len(), "unassigned": self.store.unassigned()},
             "partnerLeadOpportunityIds": counts.iter().map(|(k, n)| (k.clone(), json!(n))).collect::<Map<String, Value>>(),
             "duplicates": duplicates,

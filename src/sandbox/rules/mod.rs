@@ -53,6 +53,13 @@ const CREATE_REQUIRED: &[&str] = &["name", "status", "closeDate", "currency"];
 
 /// Checks the writable leadOpportunity fields present in `lo` (other than
 /// partnerLeadOpportunityId, which the caller takes) and copies them out.
+///
+/// Only the contract's fields are copied, here and in every section (`items.rs`): a key the
+/// contract does not know is ignored, neither refused nor stored. No schema of the contract
+/// sets `additionalProperties: false`, and REFERENCE.md §5.1 says a misspelt key "passes
+/// validation and may be silently ignored by the server" (also §11 #23), so refusing one would
+/// fail bodies 3DS accepts. leadsheet's own client never sends such a key: its mapping refuses
+/// a column bound to a field the contract lacks.
 fn lead_fields(
     lo: &Map<String, Value>,
     version: ApiVersion,
