@@ -132,6 +132,21 @@ impl Client {
         {
             report.trace_id = Some(t);
         }
+        // A success that cannot be read is no answer: the request arrived, what it did is
+        // unknown (a create is searched for, anything else asked again). An empty body is
+        // left to the operation, which knows whether it needs one.
+        if (200..300).contains(&status)
+            && !raw.is_empty()
+            && !parsed.as_ref().is_some_and(Value::is_object)
+        {
+            return Answered {
+                attempt: Attempt::Transport {
+                    sent: true,
+                    message: format!("HTTP {status} with {}", envelope::describe_body(&raw)),
+                },
+                body: None,
+            };
+        }
         // A 2xx whose envelope says it failed is a failure.
         let failure = if (200..300).contains(&status)
             && parsed.as_ref().and_then(envelope::success_flag) != Some(false)
@@ -294,6 +309,8 @@ pub(super) fn describe_attempt(a: &Attempt) -> String {
             ..
         } => match &f.code {
             Some(c) => format!("HTTP {status} {c}: {}", f.message),
+            // "HTTP 502 with an HTML page (…)" says its status already.
+            None if f.message.starts_with(&format!("HTTP {status}")) => f.message.clone(),
             None => format!("HTTP {status}: {}", f.message),
         },
         Attempt::Answer { status, .. } => format!("HTTP {status}"),
@@ -313,7 +330,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::client::transport::{answer, fake_client, lost};
+    use crate::api::client::transport::{answer, fake_client, lost, raw};
 
     fn ok() -> serde_json::Value {
         json!({"info": {"success": true}, "data": {"dsLeadOpportunityId": "9YEL-1"}})
@@ -411,6 +428,28 @@ mod tests {
         let e = client.get("X", &mut Report::default()).await.unwrap_err();
         // Read as a 500: tried once more, then final.
         assert!(matches!(e, CallError::Rejected(_)), "{e:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_success_that_cannot_be_read_is_asked_again() {
+        let (client, fake) = fake_client([
+            raw(200, "<html><title>Login</title></html>"),
+            raw(200, "[]"),
+            answer(200, ok()),
+        ]);
+        let mut report = Report::default();
+        client
+            .update("9YEL-1", &json!({}), &mut report)
+            .await
+            .expect("an update is asked again until its answer can be read");
+        assert_eq!(fake.paths().len(), 3);
+        assert!(report.maybe_applied);
+        let (client, _) = fake_client((0..4).map(|_| raw(200, "{\"data\": {")));
+        let e = client.get("X", &mut Report::default()).await.unwrap_err();
+        assert!(
+            matches!(&e, CallError::Exhausted(m) if m.contains("HTTP 200 with a body that is not JSON")),
+            "{e:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -125,10 +125,10 @@ impl Client {
                 true,
             )
             .await
-            .map(|answer| envelope::search_ids(&answer));
+            .and_then(|answer| envelope::search_ids(&answer).map_err(CallError::Unreadable));
         let ids = match found {
             Ok(ids) => ids,
-            Err(CallError::StopRun(f)) => return Err(CallError::StopRun(f)),
+            Err(e @ CallError::StopRun(_)) => return Err(e),
             Err(e) => {
                 return Err(CallError::Unknown(format!(
                     "the create's outcome is unknown ({}) and the search to check it failed ({}); search 3DS for `{partner_lead_id}` before importing it again",
@@ -157,7 +157,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::client::transport::{answer, fake_client, lost};
+    use crate::api::client::transport::{answer, fake_client, lost, raw};
 
     fn created(
         id: &str,
@@ -261,6 +261,41 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, CallError::Rejected(f) if f.code.as_deref() == Some("ERR801")));
         assert_eq!(fake.paths().len(), 1, "no search: nothing was unknown");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreadable_create_answer_is_searched_for() {
+        // Not JSON, then a search that finds it: created once.
+        let (client, fake) = fake_client([
+            raw(201, "{\"dsLeadOpportunityId\": \"9Y"),
+            found(&["9YEL-7"]),
+        ]);
+        let c = client
+            .create(&json!({}), "CRM-7", &mut Report::default())
+            .await
+            .unwrap();
+        assert_eq!(c.id, "9YEL-7");
+        assert!(c.confirmed_after.unwrap().contains("not JSON"));
+        assert_eq!(fake.paths().len(), 2);
+        // A search answer of the wrong shape is no proof it is absent: not sent again.
+        let (client, fake) = fake_client([
+            raw(200, "[]"),
+            answer(200, json!({"info": {"success": true}})),
+            created("9YEL-8"),
+        ]);
+        let e = client
+            .create(&json!({}), "CRM-8", &mut Report::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, CallError::Unknown(m) if m.contains("no list of results")),
+            "{e:?}"
+        );
+        assert_eq!(
+            fake.paths().len(),
+            2,
+            "never re-sent on an unreadable search"
+        );
     }
 
     #[tokio::test(start_paused = true)]
