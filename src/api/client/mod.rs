@@ -68,6 +68,9 @@ pub enum CallError {
     Unknown(String),
     /// The server cannot be reached at all (every connection refused): the run must stop.
     Unreachable(String),
+    /// The server's answer stops the run (`retry::Halt`): a redirect, never followed; a
+    /// `Retry-After` longer than leadsheet waits; a TLS handshake that failed.
+    Halted(String),
     /// A success whose body does not hold what the operation answers (a search without its
     /// list of ids): what was missing.
     Unreadable(String),
@@ -82,6 +85,7 @@ impl CallError {
             CallError::Exhausted(m)
             | CallError::Unknown(m)
             | CallError::Unreachable(m)
+            | CallError::Halted(m)
             | CallError::Unreadable(m) => m.clone(),
             CallError::Interrupted => "interrupted before completion".into(),
         }

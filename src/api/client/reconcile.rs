@@ -63,6 +63,7 @@ impl Client {
                     }
                 }
                 Verdict::StopRun => return Err(CallError::StopRun(failure_of(answered.attempt))),
+                Verdict::Halt(h) => return Err(CallError::Halted(h.describe(&self.base))),
                 Verdict::Final => {
                     let failure = failure_of(answered.attempt);
                     // ERR801 after an unknown outcome is most likely our own earlier attempt.
@@ -128,7 +129,7 @@ impl Client {
             .and_then(|answer| envelope::search_ids(&answer).map_err(CallError::Unreadable));
         let ids = match found {
             Ok(ids) => ids,
-            Err(e @ CallError::StopRun(_)) => return Err(e),
+            Err(e @ (CallError::StopRun(_) | CallError::Halted(_))) => return Err(e),
             Err(e) => {
                 return Err(CallError::Unknown(format!(
                     "the create's outcome is unknown ({}) and the search to check it failed ({}); search 3DS for `{partner_lead_id}` before importing it again",
@@ -296,6 +297,27 @@ mod tests {
             2,
             "never re-sent on an unreadable search"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_redirected_create_stops_and_may_be_applied() {
+        let (client, fake) = fake_client([Ok(crate::api::client::transport::Exchange {
+            status: 303,
+            retry_after: None,
+            location: Some("/sales/api4partners/v1/leads-opportunities/9YEL-9".into()),
+            body: Ok(Vec::new()),
+        })]);
+        let mut report = Report::default();
+        let e = client
+            .create(&json!({}), "CRM-9", &mut report)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, CallError::Halted(m) if m.contains("HTTP 303")),
+            "{e:?}"
+        );
+        assert!(report.maybe_applied, "a 303 may answer a stored create");
+        assert_eq!(fake.paths().len(), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,5 +1,5 @@
 //! The one place a request meets the network: an HTTP exchange reduced to what the attempt
-//! loop needs (the status, `Retry-After`, the body, or why there was no answer and
+//! loop needs (the status, `Retry-After`, `Location`, the body, or why there was no answer and
 //! whether the request may have reached the server). Bodies are read chunk by chunk up to
 //! [`MAX_BODY`], so a gateway that streams without end cannot fill the memory; reqwest's
 //! whole-request timeout (`--timeout`) bounds headers that never end and a body that
@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
 
 use crate::api::retry;
 
@@ -16,21 +16,24 @@ use crate::api::retry;
 /// busy week) are well under a megabyte; past this the answer counts as cut off.
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
-/// An answer: its status, its `Retry-After`, and its body (or how reading it
+/// An answer: its status, its `Retry-After` and `Location`, and its body (or how reading it
 /// failed: the answer was cut off or is over [`MAX_BODY`], so the request surely arrived).
 #[derive(Debug, Clone)]
 pub(super) struct Exchange {
     pub status: u16,
     pub retry_after: Option<Duration>,
+    pub location: Option<String>,
     pub body: Result<Vec<u8>, String>,
 }
 
 /// No answer. `sent` says whether the request may have reached the server: a refused
-/// connection never did; a timeout or a dropped connection may have.
+/// connection never did; a timeout or a dropped connection may have. `tls`: the TLS
+/// handshake failed (why), so nothing was sent and asking again will not help.
 #[derive(Debug, Clone)]
 pub(super) struct Lost {
     pub sent: bool,
     pub message: String,
+    pub tls: Option<String>,
 }
 
 #[derive(Clone)]
@@ -57,6 +60,7 @@ impl Transport {
                 let resp = req.send().await.map_err(|e| Lost {
                     sent: retry::was_sent(&e),
                     message: retry::describe(&e),
+                    tls: retry::tls_failure(&e),
                 })?;
                 let status = resp.status().as_u16();
                 let header = |name| {
@@ -66,9 +70,11 @@ impl Transport {
                         .map(str::to_string)
                 };
                 let retry_after = header(RETRY_AFTER).and_then(|v| retry::parse_retry_after(&v));
+                let location = header(LOCATION);
                 Ok(Exchange {
                     status,
                     retry_after,
+                    location,
                     body: read_capped(resp).await,
                 })
             }
@@ -142,6 +148,7 @@ impl Fake {
         self.script.lock().unwrap().pop_front().unwrap_or(Err(Lost {
             sent: false,
             message: "the script has no more answers".into(),
+            tls: None,
         }))
     }
 
@@ -168,6 +175,7 @@ pub(super) fn raw(status: u16, body: impl Into<Vec<u8>>) -> Result<Exchange, Los
     Ok(Exchange {
         status,
         retry_after: None,
+        location: None,
         body: Ok(body.into()),
     })
 }
@@ -183,6 +191,7 @@ pub(super) fn lost(sent: bool) -> Result<Exchange, Lost> {
             "connection refused"
         }
         .into(),
+        tls: None,
     })
 }
 
