@@ -6,6 +6,8 @@ mod util;
 mod architecture;
 mod conformance;
 mod export_online;
+mod hostile;
+mod hostile_server;
 mod import_online;
 mod props;
 mod readme;
