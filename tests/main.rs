@@ -17,4 +17,5 @@ mod sandbox_cli;
 mod sandbox_faults;
 mod sheet_read;
 mod template;
+mod tls;
 mod validate_cli;
