@@ -9,10 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::retry::backoff;
-
-/// The longest Retry-After obeyed as given; a longer one is shortened to this.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+use super::retry::{MAX_RETRY_AFTER, backoff};
 
 #[derive(Debug)]
 struct State {
@@ -91,7 +88,8 @@ impl Throttle {
     ///
     /// The 429s that answer requests sent together are one event: only a 429 heard after the
     /// last pause ended makes the backoff grow, so a burst at concurrency 32 waits about a
-    /// second, not the cap. The server's Retry-After is honoured up to [`MAX_RETRY_AFTER`].
+    /// second, not the cap. The server's Retry-After is honoured up to [`MAX_RETRY_AFTER`] (a longer one
+    /// stops the run before it gets here).
     pub fn throttled(&self, retry_after: Option<Duration>) -> Duration {
         let mut s = self.lock();
         let now = Instant::now();

@@ -218,7 +218,7 @@ pub async fn fetch(
                     });
                     stop.cancel();
                 }
-                if let CallError::Unreachable(m) = &e {
+                if let CallError::Unreachable(m) | CallError::Halted(m) = &e {
                     stopped.get_or_insert_with(|| m.clone());
                     stop.cancel();
                 }

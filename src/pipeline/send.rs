@@ -43,14 +43,15 @@ fn partner_lead_id(lead: &SpooledLead) -> String {
         .unwrap_or_default()
 }
 
-/// Why a failed call stops the whole run: a refused key, a server that is down.
+/// Why a failed call stops the whole run: a refused key, a server that is down, an answer
+/// that halts it (a redirect, a wait longer than leadsheet waits, a failed TLS handshake).
 pub fn stop_reason(err: &CallError) -> Stop {
     match err {
         CallError::StopRun(f) => Some(format!(
             "3DS refused the API key (HTTP {}: {}); check LEADSHEET_API_KEY or the profile's api_key",
             f.status, f.message
         )),
-        CallError::Unreachable(m) => Some(m.clone()),
+        CallError::Unreachable(m) | CallError::Halted(m) => Some(m.clone()),
         _ => None,
     }
 }
@@ -74,7 +75,9 @@ pub fn failed(
         CallError::Rejected(_) => Status::Rejected,
         // Refused or unreachable before anything could have been applied: the row can be sent
         // again as it is.
-        CallError::StopRun(_) | CallError::Unreachable(_) if !report.maybe_applied => {
+        CallError::StopRun(_) | CallError::Unreachable(_) | CallError::Halted(_)
+            if !report.maybe_applied =>
+        {
             Status::NotSubmitted
         }
         // Interrupted before anything could have been applied (only refused connections or
@@ -86,7 +89,10 @@ pub fn failed(
             });
             return (Status::NotSubmitted, d);
         }
-        CallError::Interrupted | CallError::StopRun(_) | CallError::Unreachable(_) => {
+        CallError::Interrupted
+        | CallError::StopRun(_)
+        | CallError::Unreachable(_)
+        | CallError::Halted(_) => {
             let why = match &err {
                 CallError::Interrupted => "interrupted while waiting for 3DS".to_string(),
                 other => format!("the run stopped ({})", other.message()),
@@ -292,7 +298,7 @@ async fn update(
                 d.ds_id = Some(ds_id);
                 return Ok((Status::Unchanged, d));
             }
-            Err(e @ (CallError::StopRun(_) | CallError::Interrupted)) => {
+            Err(e @ (CallError::StopRun(_) | CallError::Halted(_) | CallError::Interrupted)) => {
                 return Err((e, "update"));
             }
             // A change, or a read that failed: the update itself says what happens.

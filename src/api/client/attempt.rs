@@ -73,6 +73,8 @@ impl Client {
         let answered = self.send(op.method(), path, body, report).await;
         let applied = match &answered.attempt {
             Attempt::Transport { sent, .. } => *sent,
+            Attempt::Insecure { .. } => false,
+            // A redirect too: a 303 may answer a create that was stored.
             Attempt::Answer { status, .. } => *status < 400 || *status >= 500,
         };
         report.maybe_applied |= writes && applied;
@@ -97,6 +99,12 @@ impl Client {
             Ok(x) => x,
             Err(lost) => {
                 tracing::debug!(path, sent = lost.sent, error = %lost.message, "no answer");
+                if let Some(why) = lost.tls {
+                    return Answered {
+                        attempt: Attempt::Insecure { message: why },
+                        body: None,
+                    };
+                }
                 if !lost.sent {
                     self.connection_refused(true);
                 }
@@ -132,6 +140,21 @@ impl Client {
         {
             report.trace_id = Some(t);
         }
+        // A success that cannot be read is no answer: the request arrived, what it did is
+        // unknown (a create is searched for, anything else asked again). An empty body is
+        // left to the operation, which knows whether it needs one.
+        if (200..300).contains(&status)
+            && !raw.is_empty()
+            && !parsed.as_ref().is_some_and(Value::is_object)
+        {
+            return Answered {
+                attempt: Attempt::Transport {
+                    sent: true,
+                    message: format!("HTTP {status} with {}", envelope::describe_body(&raw)),
+                },
+                body: None,
+            };
+        }
         // A 2xx whose envelope says it failed is a failure.
         let failure = if (200..300).contains(&status)
             && parsed.as_ref().and_then(envelope::success_flag) != Some(false)
@@ -150,6 +173,7 @@ impl Client {
                 status,
                 failure,
                 retry_after: exchange.retry_after,
+                location: exchange.location,
             },
             body: parsed,
         }
@@ -217,6 +241,7 @@ impl Client {
                     return Ok(answered.body.unwrap_or(Value::Null));
                 }
                 Verdict::StopRun => return Err(CallError::StopRun(failure_of(answered.attempt))),
+                Verdict::Halt(h) => return Err(CallError::Halted(h.describe(&self.base))),
                 Verdict::Final => return Err(CallError::Rejected(failure_of(answered.attempt))),
                 Verdict::Retry { .. } | Verdict::Unknown => {
                     if let Some(e) = self.unreachable() {
@@ -279,7 +304,7 @@ pub(super) fn failure_of(attempt: Attempt) -> Failure {
             message: format!("HTTP {status}"),
             ..Default::default()
         }),
-        Attempt::Transport { message, .. } => Failure {
+        Attempt::Transport { message, .. } | Attempt::Insecure { message } => Failure {
             message,
             ..Default::default()
         },
@@ -294,10 +319,12 @@ pub(super) fn describe_attempt(a: &Attempt) -> String {
             ..
         } => match &f.code {
             Some(c) => format!("HTTP {status} {c}: {}", f.message),
+            // "HTTP 502 with an HTML page (…)" says its status already.
+            None if f.message.starts_with(&format!("HTTP {status}")) => f.message.clone(),
             None => format!("HTTP {status}: {}", f.message),
         },
         Attempt::Answer { status, .. } => format!("HTTP {status}"),
-        Attempt::Transport { message, .. } => message.clone(),
+        Attempt::Transport { message, .. } | Attempt::Insecure { message } => message.clone(),
     }
 }
 
@@ -313,7 +340,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::client::transport::{answer, fake_client, lost};
+    use crate::api::client::transport::{Exchange, Lost, answer, fake_client, lost, raw};
 
     fn ok() -> serde_json::Value {
         json!({"info": {"success": true}, "data": {"dsLeadOpportunityId": "9YEL-1"}})
@@ -411,6 +438,75 @@ mod tests {
         let e = client.get("X", &mut Report::default()).await.unwrap_err();
         // Read as a 500: tried once more, then final.
         assert!(matches!(e, CallError::Rejected(_)), "{e:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_success_that_cannot_be_read_is_asked_again() {
+        let (client, fake) = fake_client([
+            raw(200, "<html><title>Login</title></html>"),
+            raw(200, "[]"),
+            answer(200, ok()),
+        ]);
+        let mut report = Report::default();
+        client
+            .update("9YEL-1", &json!({}), &mut report)
+            .await
+            .expect("an update is asked again until its answer can be read");
+        assert_eq!(fake.paths().len(), 3);
+        assert!(report.maybe_applied);
+        let (client, _) = fake_client((0..4).map(|_| raw(200, "{\"data\": {")));
+        let e = client.get("X", &mut Report::default()).await.unwrap_err();
+        assert!(
+            matches!(&e, CallError::Exhausted(m) if m.contains("HTTP 200 with a body that is not JSON")),
+            "{e:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn redirects_and_long_waits_stop_at_once() {
+        let with = |status, retry_after: Option<u64>, location: Option<&str>| {
+            Ok(Exchange {
+                status,
+                retry_after: retry_after.map(Duration::from_secs),
+                location: location.map(str::to_string),
+                body: Ok(Vec::new()),
+            })
+        };
+        for (first, says, applied) in [
+            (with(429, Some(31_536_000), None), "wait 365 days", false),
+            (with(503, Some(700), None), "wait 11 minutes", true),
+            (
+                with(302, None, Some("https://sso.example/x")),
+                "redirected to https://sso.example/…",
+                true,
+            ),
+        ] {
+            let (client, fake) = fake_client([first, answer(200, ok())]);
+            let mut report = Report::default();
+            let e = client
+                .update("X", &json!({}), &mut report)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&e, CallError::Halted(m) if m.contains(says)),
+                "{e:?}"
+            );
+            assert_eq!(fake.paths().len(), 1, "nothing more is sent");
+            assert_eq!(report.maybe_applied, applied, "{says}");
+        }
+        let (client, fake) = fake_client([Err(Lost {
+            sent: false,
+            message: "invalid peer certificate: UnknownIssuer".into(),
+            tls: Some("invalid peer certificate: UnknownIssuer".into()),
+        })]);
+        let mut report = Report::default();
+        let e = client.get("X", &mut report).await.unwrap_err();
+        assert!(
+            matches!(&e, CallError::Halted(m) if m.contains("UnknownIssuer") && m.contains("always verifies")),
+            "{e:?}"
+        );
+        assert_eq!(fake.paths().len(), 1, "a certificate is not asked again");
+        assert!(!report.maybe_applied);
     }
 
     #[tokio::test(start_paused = true)]

@@ -68,6 +68,12 @@ pub enum CallError {
     Unknown(String),
     /// The server cannot be reached at all (every connection refused): the run must stop.
     Unreachable(String),
+    /// The server's answer stops the run (`retry::Halt`): a redirect, never followed; a
+    /// `Retry-After` longer than leadsheet waits; a TLS handshake that failed.
+    Halted(String),
+    /// A success whose body does not hold what the operation answers (a search without its
+    /// list of ids): what was missing.
+    Unreadable(String),
     /// The run was interrupted before it could finish.
     Interrupted,
 }
@@ -76,9 +82,11 @@ impl CallError {
     pub fn message(&self) -> String {
         match self {
             CallError::Rejected(f) | CallError::StopRun(f) => f.message.clone(),
-            CallError::Exhausted(m) | CallError::Unknown(m) | CallError::Unreachable(m) => {
-                m.clone()
-            }
+            CallError::Exhausted(m)
+            | CallError::Unknown(m)
+            | CallError::Unreachable(m)
+            | CallError::Halted(m)
+            | CallError::Unreadable(m) => m.clone(),
             CallError::Interrupted => "interrupted before completion".into(),
         }
     }
@@ -216,7 +224,7 @@ impl Client {
                 report,
             )
             .await?;
-        Ok(envelope::search_ids(&answer))
+        envelope::search_ids(&answer).map_err(CallError::Unreadable)
     }
 
     /// The ids of the records holding these partnerLeadOpportunityIds (`""`: unassigned).
@@ -249,11 +257,17 @@ impl Client {
             Operation::Portfolio.path(self.version, "")
         );
         let answer = self.call(Operation::Portfolio, &path, None, report).await?;
+        // No list is not an empty page: it would end the paging as if the portfolio ended.
         let items = answer
             .get("data")
             .and_then(Value::as_array)
             .cloned()
-            .unwrap_or_default();
+            .ok_or_else(|| {
+                CallError::Unreadable(format!(
+                    "the portfolio answer (HTTP {}) holds no list of items (data)",
+                    report.http_status.unwrap_or(200)
+                ))
+            })?;
         let count = answer
             .get("info")
             .and_then(|i| i.get("estimatedSearchCount"))

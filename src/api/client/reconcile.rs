@@ -63,6 +63,7 @@ impl Client {
                     }
                 }
                 Verdict::StopRun => return Err(CallError::StopRun(failure_of(answered.attempt))),
+                Verdict::Halt(h) => return Err(CallError::Halted(h.describe(&self.base))),
                 Verdict::Final => {
                     let failure = failure_of(answered.attempt);
                     // ERR801 after an unknown outcome is most likely our own earlier attempt.
@@ -125,10 +126,10 @@ impl Client {
                 true,
             )
             .await
-            .map(|answer| envelope::search_ids(&answer));
+            .and_then(|answer| envelope::search_ids(&answer).map_err(CallError::Unreadable));
         let ids = match found {
             Ok(ids) => ids,
-            Err(CallError::StopRun(f)) => return Err(CallError::StopRun(f)),
+            Err(e @ (CallError::StopRun(_) | CallError::Halted(_))) => return Err(e),
             Err(e) => {
                 return Err(CallError::Unknown(format!(
                     "the create's outcome is unknown ({}) and the search to check it failed ({}); search 3DS for `{partner_lead_id}` before importing it again",
@@ -157,7 +158,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::client::transport::{answer, fake_client, lost};
+    use crate::api::client::transport::{answer, fake_client, lost, raw};
 
     fn created(
         id: &str,
@@ -261,6 +262,62 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, CallError::Rejected(f) if f.code.as_deref() == Some("ERR801")));
         assert_eq!(fake.paths().len(), 1, "no search: nothing was unknown");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreadable_create_answer_is_searched_for() {
+        // Not JSON, then a search that finds it: created once.
+        let (client, fake) = fake_client([
+            raw(201, "{\"dsLeadOpportunityId\": \"9Y"),
+            found(&["9YEL-7"]),
+        ]);
+        let c = client
+            .create(&json!({}), "CRM-7", &mut Report::default())
+            .await
+            .unwrap();
+        assert_eq!(c.id, "9YEL-7");
+        assert!(c.confirmed_after.unwrap().contains("not JSON"));
+        assert_eq!(fake.paths().len(), 2);
+        // A search answer of the wrong shape is no proof it is absent: not sent again.
+        let (client, fake) = fake_client([
+            raw(200, "[]"),
+            answer(200, json!({"info": {"success": true}})),
+            created("9YEL-8"),
+        ]);
+        let e = client
+            .create(&json!({}), "CRM-8", &mut Report::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, CallError::Unknown(m) if m.contains("no list of results")),
+            "{e:?}"
+        );
+        assert_eq!(
+            fake.paths().len(),
+            2,
+            "never re-sent on an unreadable search"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_redirected_create_stops_and_may_be_applied() {
+        let (client, fake) = fake_client([Ok(crate::api::client::transport::Exchange {
+            status: 303,
+            retry_after: None,
+            location: Some("/sales/api4partners/v1/leads-opportunities/9YEL-9".into()),
+            body: Ok(Vec::new()),
+        })]);
+        let mut report = Report::default();
+        let e = client
+            .create(&json!({}), "CRM-9", &mut report)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, CallError::Halted(m) if m.contains("HTTP 303")),
+            "{e:?}"
+        );
+        assert!(report.maybe_applied, "a 303 may answer a stored create");
+        assert_eq!(fake.paths().len(), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,29 +1,39 @@
 //! The one place a request meets the network: an HTTP exchange reduced to what the attempt
-//! loop needs (the status, `Retry-After`, the body, or why there was no answer and whether the
-//! request may have reached the server). Tests put a scripted [`Fake`] here instead, so the
-//! attempt loop and the reconciliation of unknown creates are tested without a socket.
+//! loop needs (the status, `Retry-After`, `Location`, the body, or why there was no answer and
+//! whether the request may have reached the server). Bodies are read chunk by chunk up to
+//! [`MAX_BODY`], so a gateway that streams without end cannot fill the memory; reqwest's
+//! whole-request timeout (`--timeout`) bounds headers that never end and a body that
+//! trickles. Tests put a scripted [`Fake`] here instead, so the attempt loop and the
+//! reconciliation of unknown creates are tested without a socket.
 
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
 
 use crate::api::retry;
 
-/// An answer: its status, its `Retry-After`, and its body (or how reading it failed: the
-/// answer was cut off, so the request surely arrived).
+/// The largest answer body read. The largest real answers (a portfolio page, a search over a
+/// busy week) are well under a megabyte; past this the answer counts as cut off.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// An answer: its status, its `Retry-After` and `Location`, and its body (or how reading it
+/// failed: the answer was cut off or is over [`MAX_BODY`], so the request surely arrived).
 #[derive(Debug, Clone)]
 pub(super) struct Exchange {
     pub status: u16,
     pub retry_after: Option<Duration>,
+    pub location: Option<String>,
     pub body: Result<Vec<u8>, String>,
 }
 
 /// No answer. `sent` says whether the request may have reached the server: a refused
-/// connection never did; a timeout or a dropped connection may have.
+/// connection never did; a timeout or a dropped connection may have. `tls`: the TLS
+/// handshake failed (why), so nothing was sent and asking again will not help.
 #[derive(Debug, Clone)]
 pub(super) struct Lost {
     pub sent: bool,
     pub message: String,
+    pub tls: Option<String>,
 }
 
 #[derive(Clone)]
@@ -50,28 +60,57 @@ impl Transport {
                 let resp = req.send().await.map_err(|e| Lost {
                     sent: retry::was_sent(&e),
                     message: retry::describe(&e),
+                    tls: retry::tls_failure(&e),
                 })?;
                 let status = resp.status().as_u16();
-                let retry_after = resp
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(retry::parse_retry_after);
-                let body = resp
-                    .bytes()
-                    .await
-                    .map(|b| b.to_vec())
-                    .map_err(|e| retry::describe(&e));
+                let header = |name| {
+                    resp.headers()
+                        .get(name)
+                        .and_then(|v: &HeaderValue| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let retry_after = header(RETRY_AFTER).and_then(|v| retry::parse_retry_after(&v));
+                let location = header(LOCATION);
                 Ok(Exchange {
                     status,
                     retry_after,
-                    body,
+                    location,
+                    body: read_capped(resp).await,
                 })
             }
             #[cfg(test)]
             Transport::Fake(fake) => fake.next(method, url, body),
         }
     }
+}
+
+/// The body, chunk by chunk, up to [`MAX_BODY`]: a declared length over it is not read at all.
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    let limit = format!("leadsheet's limit of {} MiB", MAX_BODY >> 20);
+    if let Some(n) = resp.content_length().filter(|n| *n > MAX_BODY as u64) {
+        return Err(format!("a body of {n} bytes, over {limit}: not read"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| cut_off(&e))? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(format!("a body over {limit}: reading stopped there"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Why a body stopped arriving, in a few words: its innermost cause says it best ("end of
+/// file before message length reached"), the layers above it only that a body was read.
+fn cut_off(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out while reading the body".into();
+    }
+    let mut innermost: &dyn std::error::Error = e;
+    while let Some(s) = innermost.source() {
+        innermost = s;
+    }
+    format!("the body was cut off ({innermost})")
 }
 
 /// A scripted server for the attempt loop's tests: answers in order, and remembers what it
@@ -109,6 +148,7 @@ impl Fake {
         self.script.lock().unwrap().pop_front().unwrap_or(Err(Lost {
             sent: false,
             message: "the script has no more answers".into(),
+            tls: None,
         }))
     }
 
@@ -126,10 +166,17 @@ impl Fake {
 /// An answer with a JSON body.
 #[cfg(test)]
 pub(super) fn answer(status: u16, body: serde_json::Value) -> Result<Exchange, Lost> {
+    raw(status, serde_json::to_vec(&body).unwrap())
+}
+
+/// An answer with these bytes as its body.
+#[cfg(test)]
+pub(super) fn raw(status: u16, body: impl Into<Vec<u8>>) -> Result<Exchange, Lost> {
     Ok(Exchange {
         status,
         retry_after: None,
-        body: Ok(serde_json::to_vec(&body).unwrap()),
+        location: None,
+        body: Ok(body.into()),
     })
 }
 
@@ -144,6 +191,7 @@ pub(super) fn lost(sent: bool) -> Result<Exchange, Lost> {
             "connection refused"
         }
         .into(),
+        tls: None,
     })
 }
 
