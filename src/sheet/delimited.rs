@@ -1,22 +1,19 @@
 //! CSV, TSV and TXT as Excel and European Excel save them: the delimiter is detected among
 //! `,` `;` tab `|`; the encoding is UTF-8 (with or without BOM), UTF-16 LE/BE with a BOM
 //! ("Unicode text"), or Windows-1252 when the bytes are not UTF-8 (what a German or French
-//! Excel writes as "CSV"). Quoted newlines, CRLF or LF. Every cell arrives as text, so leading
+//! Excel writes as "CSV"), cell by cell when a file mixes the two; Excel's `sep=;` first line
+//! names the delimiter. Quoted newlines, CRLF or LF; rows bounded in bytes. Every cell arrives as text, so leading
 //! zeros and long ids survive untouched.
 //!
-//! One pass over the bytes before reading decides the encoding (a single invalid byte deep in
-//! the file is enough to rule out UTF-8) and computes the file's SHA-256 for the Summary.
+//! One pass over the bytes before reading decides the encoding (`encoding.rs`) and computes
+//! the file's SHA-256 for the Summary.
 
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
-use sha2::Digest;
-
-use std::borrow::Cow;
-
+use super::encoding::{Decoding, decode_field, scan};
 use super::limits::{MAX_COLUMNS, show_size};
-use super::{Cell, Format, Raw, ReadOptions, RowNum, RowRouter, SheetError, SourceInfo, hex};
+use super::{Cell, Format, Raw, ReadOptions, RowNum, RowRouter, SheetError, SourceInfo, clip};
 
 /// Copies stdin to a temporary file so that it can be sniffed and read twice.
 pub fn spool_stdin() -> Result<tempfile::NamedTempFile, SheetError> {
@@ -27,165 +24,6 @@ pub fn spool_stdin() -> Result<tempfile::NamedTempFile, SheetError> {
     let mut file = tempfile::NamedTempFile::new().map_err(io)?;
     std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(io)?;
     Ok(file)
-}
-
-/// How the bytes of a delimited file become text.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Decoding {
-    /// UTF-8 throughout (a field that is not is a defect of its row: the user said UTF-8, or
-    /// there is nothing to fall back to).
-    Utf8,
-    /// Transcoded as a whole (UTF-16, a single-byte encoding the user named or the bytes show).
-    Whole(&'static Encoding),
-    /// Mostly one, some lines the other: each field is read as UTF-8 when it is valid UTF-8,
-    /// else as Windows-1252, and a row with a field in the minority's encoding says so.
-    Mixed { utf8_majority: bool },
-}
-
-/// What the first pass learned.
-struct Scan {
-    decoding: Decoding,
-    bom_len: usize,
-    sha256: String,
-    /// The first 64 KiB, decoded, for delimiter detection.
-    sample: String,
-}
-
-/// Counts lines by what their bytes are: with a valid multi-byte UTF-8 sequence, and with a
-/// byte that is not UTF-8. Fed chunk by chunk; lines of any length cost nothing extra.
-#[derive(Default)]
-struct LineKinds {
-    utf8_lines: u64,
-    bad_lines: u64,
-    line_utf8: bool,
-    line_bad: bool,
-    /// The start of a sequence cut by the chunk's end.
-    carry: Vec<u8>,
-}
-
-impl LineKinds {
-    fn end_line(&mut self) {
-        self.utf8_lines += u64::from(self.line_utf8 && !self.line_bad);
-        self.bad_lines += u64::from(self.line_bad);
-        self.line_utf8 = false;
-        self.line_bad = false;
-    }
-
-    /// A run of valid UTF-8: marks the line, ending lines at each newline.
-    fn valid(&mut self, run: &[u8]) {
-        if run.is_ascii() {
-            // The line ends at the first newline; the lines after it in the run are ASCII.
-            if run.contains(&b'\n') {
-                self.end_line();
-            }
-            return;
-        }
-        for line in run.split_inclusive(|&b| b == b'\n') {
-            if !line.is_ascii() {
-                self.line_utf8 = true;
-            }
-            if line.ends_with(b"\n") {
-                self.end_line();
-            }
-        }
-    }
-
-    fn feed(&mut self, chunk: &[u8]) {
-        let joined;
-        let mut data = chunk;
-        if !self.carry.is_empty() {
-            let mut c = std::mem::take(&mut self.carry);
-            c.extend_from_slice(chunk);
-            joined = c;
-            data = &joined;
-        }
-        loop {
-            match std::str::from_utf8(data) {
-                Ok(_) => {
-                    self.valid(data);
-                    return;
-                }
-                Err(e) => {
-                    let (ok, rest) = data.split_at(e.valid_up_to());
-                    self.valid(ok);
-                    match e.error_len() {
-                        Some(n) => {
-                            self.line_bad = true;
-                            data = &rest[n..];
-                        }
-                        None => {
-                            self.carry = rest.to_vec();
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        if !self.carry.is_empty() {
-            self.line_bad = true;
-            self.carry.clear();
-        }
-        self.end_line();
-    }
-}
-
-fn scan(path: &Path, display: &str, forced: Option<&'static Encoding>) -> Result<Scan, SheetError> {
-    let io = |source| SheetError::Io {
-        path: display.to_string(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut head: Vec<u8> = Vec::new();
-    let mut kinds = LineKinds::default();
-    loop {
-        let n = file.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        let chunk = &buf[..n];
-        hasher.update(chunk);
-        if head.len() < 64 * 1024 {
-            head.extend_from_slice(&chunk[..chunk.len().min(64 * 1024 - head.len())]);
-        }
-        kinds.feed(chunk);
-    }
-    kinds.finish();
-    let (bom_encoding, bom_len) = match Encoding::for_bom(&head) {
-        Some((enc, len)) => (Some(enc), len),
-        None => (None, 0),
-    };
-    let decoding = match forced.or(bom_encoding.filter(|e| *e != UTF_8)) {
-        Some(e) if e == UTF_8 => Decoding::Utf8,
-        Some(e) => Decoding::Whole(e),
-        None if kinds.bad_lines == 0 => Decoding::Utf8,
-        // Not a single UTF-8 sequence: what a European Excel saves as "CSV".
-        None if kinds.utf8_lines == 0 && bom_encoding.is_none() => Decoding::Whole(WINDOWS_1252),
-        None => Decoding::Mixed {
-            utf8_majority: bom_encoding == Some(UTF_8) || kinds.utf8_lines >= kinds.bad_lines,
-        },
-    };
-    let encoding = match decoding {
-        Decoding::Whole(e) => e,
-        _ => UTF_8,
-    };
-    // A forced encoding still skips its own BOM, but not another encoding's.
-    let bom_len = if bom_encoding == Some(encoding) {
-        bom_len
-    } else {
-        0
-    };
-    let (sample, _) = encoding.decode_without_bom_handling(&head[bom_len.min(head.len())..]);
-    Ok(Scan {
-        decoding,
-        bom_len,
-        sha256: hex(&hasher.finalize()),
-        sample: sample.into_owned(),
-    })
 }
 
 /// Excel's `sep=;` first line, which names the delimiter and is not a row.
@@ -261,23 +99,6 @@ pub fn sniff_delimiter(sample: &str, path: &Path) -> u8 {
         }
     }
     best.0
-}
-
-/// A field as text, by the file's decoding; `Err` with its lossy text when its bytes are not
-/// valid in it, `Ok((text, true))` when it was read in the minority's encoding of a mixed
-/// file.
-fn decode_field(field: &[u8], decoding: Decoding) -> Result<(Cow<'_, str>, bool), String> {
-    match (std::str::from_utf8(field), decoding) {
-        (Ok(s), Decoding::Mixed { utf8_majority }) => {
-            Ok((Cow::Borrowed(s), !utf8_majority && !s.is_ascii()))
-        }
-        (Ok(s), _) => Ok((Cow::Borrowed(s), false)),
-        (Err(_), Decoding::Mixed { utf8_majority }) => {
-            let (text, _) = WINDOWS_1252.decode_without_bom_handling(field);
-            Ok((text, utf8_majority))
-        }
-        (Err(_), _) => Err(String::from_utf8_lossy(field).into_owned()),
-    }
 }
 
 pub fn open(
@@ -446,15 +267,6 @@ pub fn open(
         }
         router.finish();
     })
-}
-
-/// `text` cut to `n` characters, with an ellipsis when cut.
-fn clip(text: &str, n: usize) -> String {
-    let mut out: String = text.chars().take(n).collect();
-    if text.chars().count() > n {
-        out.push('…');
-    }
-    out
 }
 
 /// The csv crate skips empty lines, but a spreadsheet shows them as rows, and row numbers in

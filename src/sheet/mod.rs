@@ -10,7 +10,9 @@
 mod cell;
 pub mod delimited;
 mod detect;
+mod encoding;
 mod feed;
+mod header;
 pub mod limits;
 mod ods_size;
 pub mod workbook;
@@ -20,7 +22,8 @@ mod zipped;
 pub use cell::{Cell, CellRef, RowNum, column_letter, normalize_header, number_text};
 pub use detect::{Detected, detect_format};
 pub use feed::OpenSheet;
-pub(crate) use feed::{Feed, Raw, RowRouter, start};
+pub(crate) use feed::{Feed, Raw, start};
+pub(crate) use header::RowRouter;
 pub use limits::Limits;
 
 use std::path::{Path, PathBuf};
@@ -277,6 +280,15 @@ pub(super) fn open_path(
         sheet.info.notes.insert(0, note);
     }
     Ok(sheet)
+}
+
+/// `text` cut to `n` characters, with an ellipsis when cut: a cell quoted in a message.
+pub(crate) fn clip(text: &str, n: usize) -> String {
+    let mut out: String = text.chars().take(n).collect();
+    if text.chars().count() > n {
+        out.push('…');
+    }
+    out
 }
 
 /// The SHA-256 of a file, as lowercase hex.
