@@ -93,12 +93,23 @@ pub(super) fn legal_entity(v: &Value) -> Result<Map<String, Value>, Rejection> {
             }
         }
     }
-    // The three keys are required by the schema; their values may be null only when the
-    // entity is identified by its 3DS `id` (as in the contract's get example).
+    identity(le, &out, path)?;
+    Ok(out)
+}
+
+/// The three keys are required by the schema; their values may be null or empty only when
+/// the entity is identified by its 3DS `id` (as in the contract's get example). Answers the
+/// keys present without a value.
+fn identity(
+    le: &Map<String, Value>,
+    out: &Map<String, Value>,
+    path: &str,
+) -> Result<Vec<&'static str>, Rejection> {
     let has_id = out
         .get("id")
         .and_then(Value::as_str)
         .is_some_and(|s| !s.trim().is_empty());
+    let mut empty_keys = Vec::new();
     for key in ["name", "city", "country"] {
         if !le.contains_key(key) {
             return Err(invalid(&format!("{path}.{key}"), "is required"));
@@ -113,8 +124,11 @@ pub(super) fn legal_entity(v: &Value) -> Result<Map<String, Value>, Rejection> {
                 "must not be empty unless customerLegalEntity.id is given",
             ));
         }
+        if empty {
+            empty_keys.push(key);
+        }
     }
-    Ok(out)
+    Ok(empty_keys)
 }
 
 pub(super) fn contacts(
@@ -182,27 +196,8 @@ pub(super) fn patch_legal_entity(v: &Value) -> Result<Map<String, Value>, Reject
             out.insert(key.to_string(), val.clone());
         }
     }
-    let has_id = out
-        .get("id")
-        .and_then(Value::as_str)
-        .is_some_and(|s| !s.trim().is_empty());
-    for key in ["name", "city", "country"] {
-        if !le.contains_key(key) {
-            return Err(invalid(&format!("{path}.{key}"), "is required"));
-        }
-        let empty = out
-            .get(key)
-            .and_then(Value::as_str)
-            .is_none_or(|s| s.trim().is_empty());
-        if empty && !has_id {
-            return Err(invalid(
-                &format!("{path}.{key}"),
-                "must not be empty unless customerLegalEntity.id is given",
-            ));
-        }
-        if empty {
-            out.remove(key);
-        }
+    for key in identity(le, &out, path)? {
+        out.remove(key);
     }
     Ok(out)
 }
