@@ -3,27 +3,23 @@
 //! SIGTERM, SIGHUP) stops sending, lets the requests in flight finish for a few seconds, and
 //! still writes the results; `--resume` continues a run that was interrupted or killed.
 
+use std::path::PathBuf;
+
 use super::offline::{self, Finish, Outputs};
 use super::session::{GRACE, Session};
 use super::settings::{self, ClientSettings};
 use super::{journal, report};
 use crate::cli::{GlobalArgs, ImportArgs};
+use crate::output::Summary;
 use crate::output::results::write_requests;
-use crate::pipeline::RunEnd;
+use crate::pipeline::{Prepared, RunEnd};
 use crate::{Error, Exit};
 
 pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     if args.dry_run {
         return dry_run(global, args).await;
     }
-    let results = settings::results(&args.input.input, args.output.as_deref())?;
-    let journal_path = journal::path(&results, args.journal.as_deref(), &args.input.input);
-    let outputs = [
-        Some(results.as_path()),
-        args.emit_requests.as_deref(),
-        Some(&journal_path),
-    ];
-    settings::check_outputs(&args.input.input, &outputs)?;
+    let (results, journal_path) = paths(&args)?;
     let earlier = journal::earlier(&journal_path, &args, global.quiet)?;
     let mut plan = settings::offline_plan(&args.input, true, None)?;
     let client = ClientSettings::new(&args.connection, &args.send, plan.version)?;
@@ -50,16 +46,53 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     let (end, took) = session
         .submit(&mut prepared, kept.as_ref(), &submit, sendable)
         .await;
-    let exit = match &end {
-        RunEnd::Stopped(_) => Exit::Fatal,
-        _ => report::exit_for(&prepared),
-    };
     let mut summary = report::offline("import", &prepared, mode);
     report::sending(&mut summary, &session.label, concurrency, took, &end);
     journal::describe(kept.as_ref(), &mut summary);
-    let complete = journal::complete(&end, &prepared);
-    let journaled = kept.is_some();
     session.close().await;
+    let ended = Ended {
+        end,
+        kept,
+        journal: journal_path,
+    };
+    finish(global, args.json, prepared, summary, results, ended).await
+}
+
+/// The results workbook and the journal, refused where one would overwrite the input.
+fn paths(args: &ImportArgs) -> Result<(PathBuf, PathBuf), Error> {
+    let results = settings::results(&args.input.input, args.output.as_deref())?;
+    let journal_path = journal::path(&results, args.journal.as_deref(), &args.input.input);
+    let outputs = [
+        Some(results.as_path()),
+        args.emit_requests.as_deref(),
+        Some(&journal_path),
+    ];
+    settings::check_outputs(&args.input.input, &outputs)?;
+    Ok((results, journal_path))
+}
+
+/// How the sending ended, and the journal that recorded it.
+struct Ended {
+    end: RunEnd,
+    kept: Option<journal::Kept>,
+    journal: PathBuf,
+}
+
+/// The results first, the journal's end after: whatever fails, the other is still done.
+async fn finish(
+    global: &GlobalArgs,
+    json: bool,
+    prepared: Prepared,
+    summary: Summary,
+    results: PathBuf,
+    ended: Ended,
+) -> Result<Exit, Error> {
+    let exit = match &ended.end {
+        RunEnd::Stopped(_) => Exit::Fatal,
+        _ => report::exit_for(&prepared),
+    };
+    let complete = journal::complete(&ended.end, &prepared);
+    let journaled = ended.kept.is_some();
     let done = Finish {
         command: "import",
         prepared,
@@ -68,12 +101,11 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
         exit,
         rescue: true,
     };
-    // The results first, the journal's end after: whatever fails, the other is still done.
-    let written = offline::finish(global, args.json, done).await;
-    let closed = journal::close(kept, &end, complete && written.is_ok());
+    let written = offline::finish(global, json, done).await;
+    let closed = journal::close(ended.kept, &ended.end, complete && written.is_ok());
     written?;
     closed?;
-    report::ended(&end, journaled && !complete, &journal_path);
+    report::ended(&ended.end, journaled && !complete, &ended.journal);
     Ok(exit)
 }
 
