@@ -28,6 +28,7 @@ mod output;
 mod pipeline;
 mod problem;
 mod sandbox;
+mod scratch;
 mod sheet;
 mod terminal;
 mod validate;

@@ -10,21 +10,22 @@ use crate::util::root;
 
 /// Top-level modules and their layer: a module may use only modules of lower layers.
 const LAYERS: &[(&str, u32)] = &[
-    ("terminal", 0),
-    ("sheet", 0),
-    ("config", 0),
-    ("durable", 0),
-    ("api", 1),
-    ("problem", 2),
-    ("sandbox", 2),
-    ("mapping", 3),
-    ("validate", 4),
-    ("pipeline", 5),
-    ("export", 5),
-    ("output", 6),
-    ("cli", 7),
-    ("error", 8),
-    ("commands", 9),
+    ("scratch", 0),
+    ("terminal", 1),
+    ("sheet", 1),
+    ("config", 1),
+    ("durable", 1),
+    ("api", 2),
+    ("problem", 3),
+    ("sandbox", 3),
+    ("mapping", 4),
+    ("validate", 5),
+    ("pipeline", 6),
+    ("export", 6),
+    ("output", 7),
+    ("cli", 8),
+    ("error", 9),
+    ("commands", 10),
 ];
 
 /// A module path (`["api", "client", "attempt"]`) for every file under `src`.

@@ -15,7 +15,7 @@ pub struct Spool {
 
 impl Spool {
     pub fn new() -> std::io::Result<Spool> {
-        let (file, path) = tempfile::NamedTempFile::new()?.into_parts();
+        let (file, path) = crate::scratch::file("export", ".jsonl")?.into_parts();
         Ok(Spool {
             file: BufWriter::new(file),
             path,
@@ -35,10 +35,11 @@ impl Spool {
 
     /// Ends writing; the records can then be read any number of times.
     pub fn finish(mut self) -> std::io::Result<Records> {
-        self.file.flush()?;
+        let held = self.file.into_inner().map_err(|e| e.into_error())?;
         self.index.sort_unstable_by_key(|(order, ..)| *order);
         Ok(Records {
             path: self.path,
+            _held: held,
             index: self.index,
         })
     }
@@ -47,6 +48,8 @@ impl Spool {
 /// The spooled records, in id order.
 pub struct Records {
     path: tempfile::TempPath,
+    /// The handle that holds the scratch file's lock, so no other run sweeps it while it is read.
+    _held: std::fs::File,
     index: Vec<(u32, u64, u32)>,
 }
 

@@ -317,10 +317,11 @@ pub fn prepare(plan: &OfflinePlan) -> Result<Prepared, PipelineError> {
         recorder.add_file_problem(p);
     }
     let mut spool = if plan.spool_requests {
-        let f = tempfile::NamedTempFile::new().map_err(|source| PipelineError::Write {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+        let f =
+            crate::scratch::file("requests", ".jsonl").map_err(|source| PipelineError::Write {
+                path: std::env::temp_dir(),
+                source,
+            })?;
         Some((
             BufWriter::new(f.reopen().map_err(|source| PipelineError::Write {
                 path: f.path().to_path_buf(),

@@ -21,7 +21,7 @@ pub fn spool_stdin() -> Result<tempfile::NamedTempFile, SheetError> {
         path: "-".into(),
         source,
     };
-    let mut file = tempfile::NamedTempFile::new().map_err(io)?;
+    let mut file = crate::scratch::file("stdin", "").map_err(io)?;
     std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(io)?;
     Ok(file)
 }

@@ -224,7 +224,7 @@ pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError>
         return open_path(path, input, options, None);
     }
     let detected = detect_format(path, input, &options.limits)?;
-    match snapshot(path, path.extension()) {
+    match crate::scratch::copy_of(path, "input") {
         Ok(copy) => {
             let mut sheet = open_path(copy.path(), input, options, Some(detected))?;
             sheet.spool = Some(Arc::new(copy));
@@ -237,23 +237,6 @@ pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError>
             open_path(path, input, options, Some(detected))
         }
     }
-}
-
-/// A copy of `path` in the temporary directory, removed when dropped. It keeps the extension,
-/// which still says things (`.tsv`: tab-separated).
-fn snapshot(
-    path: &Path,
-    ext: Option<&std::ffi::OsStr>,
-) -> std::io::Result<tempfile::NamedTempFile> {
-    let suffix = ext
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    let copy = tempfile::Builder::new()
-        .prefix("leadsheet-input-")
-        .suffix(&suffix)
-        .tempfile()?;
-    std::fs::copy(path, copy.path())?;
-    Ok(copy)
 }
 
 pub(super) fn open_path(

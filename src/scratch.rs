@@ -1,0 +1,154 @@
+//! Scratch files: the temporary copies of a user's data that a run keeps while it lasts (the
+//! input's snapshot, stdin, the requests for `--emit-requests`, an export's fetched records).
+//!
+//! They hold customer data, so each is readable by its owner only (0600, as `tempfile` creates
+//! it: nothing may copy the input's wider permissions onto it) and is removed when the run
+//! ends. A run killed with SIGKILL cannot remove its own, so on Unix each scratch file is held
+//! under an advisory lock for as long as it is open, and the first scratch file a process makes
+//! sweeps the temporary directory of `leadsheet-` files whose lock nobody holds any more: the
+//! leftovers of a killed run go with the next run, never a file a live run still reads.
+
+use std::io;
+use std::path::Path;
+
+use tempfile::NamedTempFile;
+
+/// What every scratch file's name starts with.
+const PREFIX: &str = "leadsheet-";
+
+/// A leftover younger than this is never swept: its run may have created it and not yet
+/// locked it.
+#[cfg(unix)]
+const SWEEP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A new scratch file named `leadsheet-{kind}-…{suffix}` in the temporary directory, removed
+/// when dropped.
+///
+/// # Errors
+/// When the temporary directory cannot take a new file.
+pub fn file(kind: &str, suffix: &str) -> io::Result<NamedTempFile> {
+    #[cfg(unix)]
+    {
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| sweep(&std::env::temp_dir()));
+    }
+    let f = tempfile::Builder::new()
+        .prefix(&format!("{PREFIX}{kind}-"))
+        .suffix(suffix)
+        .tempfile()?;
+    // Held until the file is closed; a failure to lock only means a later run cannot tell
+    // that this file is still in use, and leaves it (it is younger than SWEEP_AGE anyway).
+    #[cfg(unix)]
+    let _ = f.as_file().try_lock();
+    Ok(f)
+}
+
+/// A copy of the file at `path` as a scratch file of `kind`, its extension kept (it still says
+/// things: `.tsv` is tab-separated).
+///
+/// # Errors
+/// When `path` cannot be read or the copy cannot be written.
+pub fn copy_of(path: &Path, kind: &str) -> io::Result<NamedTempFile> {
+    let suffix = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let mut copy = file(kind, &suffix)?;
+    // Through the open handle, not `fs::copy`: that would give the copy the input's
+    // permissions, often readable by everyone.
+    io::copy(&mut std::fs::File::open(path)?, copy.as_file_mut())?;
+    Ok(copy)
+}
+
+/// Removes the `leadsheet-` files in `dir` older than [`SWEEP_AGE`] whose lock is free: their
+/// run has ended without removing them.
+#[cfg(unix)]
+fn sweep(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    // Who this process is, as the owner of a file it creates now (no `unsafe` for getuid).
+    let Some(me) = tempfile::tempfile()
+        .and_then(|f| f.metadata())
+        .ok()
+        .map(|m| m.uid())
+    else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(PREFIX) {
+            continue;
+        }
+        // Regular files only (never follow a link someone else planted), of this user's.
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() || meta.uid() != me {
+            continue;
+        }
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age >= SWEEP_AGE);
+        if !old {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(f) = std::fs::File::open(&path) else {
+            continue;
+        };
+        if f.try_lock().is_ok() {
+            tracing::debug!("removing {}, left by a run that was killed", path.display());
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn age(path: &Path, secs: u64) {
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+        f.set_modified(then).unwrap();
+    }
+
+    #[test]
+    fn a_copy_is_private_whatever_the_input_allows() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("leads.tsv");
+        std::fs::write(&input, "a\tb\n").unwrap();
+        std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let copy = copy_of(&input, "test").unwrap();
+        let mode = copy.as_file().metadata().unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(copy.path().to_string_lossy().ends_with(".tsv"));
+        assert_eq!(std::fs::read(copy.path()).unwrap(), b"a\tb\n");
+    }
+
+    #[test]
+    fn the_sweep_removes_leftovers_and_spares_live_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let leftover = dir.path().join("leadsheet-input-dead.csv");
+        let young = dir.path().join("leadsheet-input-young.csv");
+        let other = dir.path().join("someone-else.csv");
+        for p in [&leftover, &young, &other] {
+            std::fs::write(p, "x").unwrap();
+        }
+        age(&leftover, 3600);
+        age(&other, 3600);
+        let live = dir.path().join("leadsheet-input-live.csv");
+        std::fs::write(&live, "x").unwrap();
+        age(&live, 3600);
+        let held = std::fs::File::open(&live).unwrap();
+        held.lock().unwrap();
+        sweep(dir.path());
+        assert!(!leftover.exists(), "a leftover nobody holds goes");
+        assert!(live.exists(), "a file a live run holds stays");
+        assert!(young.exists(), "a file too young to judge stays");
+        assert!(other.exists(), "a file that is not ours stays");
+        drop(held);
+    }
+}
