@@ -54,7 +54,9 @@ pub fn check(path: &Path, display: &str) -> Result<(), SheetError> {
         }
         let kind = u16::from_le_bytes([header[0], header[1]]);
         let len = u16::from_le_bytes([header[2], header[3]]);
-        if kind != DIMENSIONS || !(len == 14 || len == 16) {
+        // BIFF8 writes 14 bytes (some writers 16), BIFF5 and some BIFF8 writers 10 (16-bit
+        // rows): the XLS reader takes all three, so all three are checked.
+        if kind != DIMENSIONS || !matches!(len, 10 | 14 | 16) {
             records
                 .seek(SeekFrom::Current(i64::from(len)))
                 .map_err(|e| broken(e.to_string()))?;
@@ -64,13 +66,26 @@ pub fn check(path: &Path, display: &str) -> Result<(), SheetError> {
         records
             .read_exact(&mut data[..usize::from(len)])
             .map_err(|e| broken(e.to_string()))?;
-        let first_row = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
-        let last_row = u32::from_le_bytes([data[4], data[5], data[6], data[7]]);
-        let last_col = u32::from(u16::from_le_bytes([data[10], data[11]]));
-        if last_row > XLS_ROWS || last_col > XLS_COLUMNS || (last_row >= 1 && last_row <= first_row)
-        {
+        let u16_at = |i: usize| u32::from(u16::from_le_bytes([data[i], data[i + 1]]));
+        let u32_at =
+            |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+        // Rows `first_row..last_row` (the last one past the end), columns up to `last_col`.
+        let (first_row, last_row, last_col) = if len == 10 {
+            (u16_at(0), u16_at(2), u16_at(6))
+        } else {
+            (u32_at(0), u32_at(4), u16_at(10))
+        };
+        if last_row > XLS_ROWS || last_col > XLS_COLUMNS {
             return Err(broken(format!(
                 "a sheet declares rows {first_row} to {last_row} and {last_col} columns, beyond what an XLS sheet can hold ({XLS_ROWS} rows, {XLS_COLUMNS} columns): the file is damaged or built to mislead"
+            )));
+        }
+        // A last row at or before the first one makes the reader's row count wrap around to
+        // four billion.
+        if last_row >= 1 && last_row <= first_row {
+            return Err(broken(format!(
+                "a sheet declares rows that end (row {last_row}) before they start (row {}): the file is damaged or built to mislead",
+                first_row + 1
             )));
         }
     }

@@ -124,7 +124,10 @@ pub fn inspect(path: &Path, display: &str, limits: &Limits) -> Result<Format, Sh
                 "the workbook inflates to {}, beyond the limit of {}; {why}. If you trust the file, raise the limit: --max-unzipped {}",
                 show_size(total),
                 show_size(limits.max_unzipped),
-                show_size(total.next_power_of_two()).replace(' ', "")
+                total.checked_next_power_of_two().map_or_else(
+                    || "(a size beyond any disk)".to_string(),
+                    |n| show_size(n).replace(' ', "")
+                )
             ),
         });
     }
@@ -143,57 +146,84 @@ fn not_a_workbook(display: &str, what: &str) -> SheetError {
 /// The shared strings of an XLSX are read whole before any cell, and their reader reserves
 /// room for as many as the table announces: the announcement must fit the table's size, and
 /// the table a quarter of `--max-unzipped` (a million-row sheet of distinct texts stays well
-/// within it).
+/// within it). The workbook's folder is named by its relationships (`xl/` as a rule, but any
+/// folder will do), so every `…sharedStrings.xml` of the zip is checked.
 fn shared_strings<R: Read + std::io::Seek>(
     archive: &mut zip::ZipArchive<R>,
     display: &str,
     limits: &Limits,
 ) -> Result<(), SheetError> {
-    let Some(i) = (0..archive.len()).find(|&i| {
-        archive
-            .name_for_index(i)
-            .and_then(Result::ok)
-            .is_some_and(|n| n.eq_ignore_ascii_case("xl/sharedStrings.xml"))
-    }) else {
-        return Ok(());
-    };
-    let mut entry = archive
-        .by_index(i)
-        .map_err(|e| broken(display, format!("xl/sharedStrings.xml: {e}")))?;
-    let size = entry.size();
-    let cap = limits.max_unzipped / 4;
-    if size > cap {
-        return Err(SheetError::TooLarge {
-            path: display.to_string(),
-            message: format!(
-                "its table of texts (xl/sharedStrings.xml) inflates to {}, beyond a quarter of --max-unzipped ({}); if you trust the file, raise --max-unzipped",
-                show_size(size),
-                show_size(cap)
-            ),
-        });
-    }
-    let mut head = Vec::new();
-    // The announcement is in the table's first tag.
-    let _ = (&mut entry).take(4096).read_to_end(&mut head);
-    let head = String::from_utf8_lossy(&head);
-    let announced = head
-        .split_once("uniqueCount=\"")
-        .and_then(|(_, rest)| rest.split('"').next())
-        .and_then(|n| n.trim().parse::<u64>().ok());
-    // The shortest entry, `<si/>`, takes 5 bytes.
-    if let Some(n) = announced
-        && n > size / 5 + 1
-    {
-        return Err(broken(
-            display,
-            format!(
-                "its table of texts announces {n} texts but holds {} bytes, room for at most {}: the file is damaged or built to mislead",
-                size,
-                size / 5
-            ),
-        ));
+    let tables: Vec<usize> = (0..archive.len())
+        .filter(|&i| {
+            archive
+                .name_for_index(i)
+                .and_then(Result::ok)
+                .is_some_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
+        })
+        .collect();
+    for i in tables {
+        let entry = archive
+            .by_index(i)
+            .map_err(|e| broken(display, format!("entry {i}: {e}")))?;
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let size = entry.size();
+        let cap = limits.max_unzipped / 4;
+        if size > cap {
+            return Err(SheetError::TooLarge {
+                path: display.to_string(),
+                message: format!(
+                    "its table of texts ({name}) inflates to {}, beyond a quarter of --max-unzipped ({}); if you trust the file, raise --max-unzipped",
+                    show_size(size),
+                    show_size(cap)
+                ),
+            });
+        }
+        // The shortest entry, `<si/>`, takes 5 bytes.
+        if let Some(n) = announced_count(entry)
+            && n > size / 5 + 1
+        {
+            return Err(broken(
+                display,
+                format!(
+                    "its table of texts ({name}) announces {n} texts but holds {size} bytes, room for at most {}: the file is damaged or built to mislead",
+                    size / 5
+                ),
+            ));
+        }
     }
     Ok(())
+}
+
+/// The `uniqueCount` of a table of texts' first `sst` element, read as an XML reader reads it
+/// (any quotes, spaces, prefix, comments before it). A table that is not XML up to there
+/// announces nothing here; its reader will say what is wrong with it.
+fn announced_count(entry: impl Read) -> Option<u64> {
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(entry));
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf).ok()? {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)
+                if e.local_name().as_ref() == "sst" =>
+            {
+                for attr in e.attributes().with_checks(false).flatten() {
+                    if attr.key.as_ref() == "uniqueCount" {
+                        let digits = attr.value.trim().trim_start_matches('+');
+                        // Unparsable is no announcement to the reader either; too large for
+                        // u64 is an announcement beyond any table.
+                        return if digits.bytes().all(|b| b.is_ascii_digit()) && !digits.is_empty() {
+                            Some(digits.parse::<u64>().unwrap_or(u64::MAX))
+                        } else {
+                            None
+                        };
+                    }
+                }
+                return None;
+            }
+            quick_xml::events::Event::Eof => return None,
+            _ => {}
+        }
+    }
 }
 
 /// An ODF file's `mimetype` entry (a short text), if it has one.
@@ -202,4 +232,76 @@ fn mimetype<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>) -> Option
     let mut text = String::new();
     (&mut entry).take(200).read_to_string(&mut text).ok()?;
     Some(text.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// An XLSX-like zip whose workbook lives in `folder` with the table of texts `sst`.
+    fn xlsx(dir: &Path, folder: &str, sst: &str) -> std::path::PathBuf {
+        let path = dir.join("t.xlsx");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        zip.start_file("xl/styles.xml", opts).unwrap();
+        zip.write_all(b"<styleSheet/>").unwrap();
+        zip.start_file(format!("{folder}/sharedStrings.xml"), opts)
+            .unwrap();
+        zip.write_all(sst.as_bytes()).unwrap();
+        zip.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn a_table_of_texts_announcing_too_much_is_refused_however_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let comment = format!("<!--{}-->", " ".repeat(8000));
+        let lies = [
+            (
+                "xl",
+                "<sst uniqueCount=\"4000000000\"><si><t>a</t></si></sst>".to_string(),
+            ),
+            (
+                "xl",
+                "<sst uniqueCount='4000000000'><si><t>a</t></si></sst>".to_string(),
+            ),
+            (
+                "xl",
+                "<sst uniqueCount = \"4000000000\"><si/></sst>".to_string(),
+            ),
+            (
+                "xl",
+                format!("<?xml version=\"1.0\"?>{comment}<x:sst uniqueCount=\"4000000000\"/>"),
+            ),
+            (
+                "foo",
+                "<sst uniqueCount=\"4000000000\"><si/></sst>".to_string(),
+            ),
+            (
+                "xl",
+                "<sst uniqueCount=\"99999999999999999999999\"><si/></sst>".to_string(),
+            ),
+        ];
+        for (folder, sst) in lies {
+            let path = xlsx(dir.path(), folder, &sst);
+            let e = inspect(&path, "t.xlsx", &Limits::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("announces"),
+                "{folder}: {}: {e}",
+                &sst[..40.min(sst.len())]
+            );
+        }
+        let honest = xlsx(
+            dir.path(),
+            "xl",
+            "<sst count=\"2\" uniqueCount=\"2\"><si><t>a</t></si><si><t>b</t></si></sst>",
+        );
+        assert_eq!(
+            inspect(&honest, "t.xlsx", &Limits::default()).unwrap(),
+            Format::Xlsx
+        );
+    }
 }
