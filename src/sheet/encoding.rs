@@ -1,7 +1,8 @@
 //! How the bytes of a delimited file become text. One pass before reading decides it and
 //! computes the file's SHA-256: a byte-order mark, the encoding the user named, or the bytes
-//! themselves (UTF-8; Windows-1252 when not one line is UTF-8; both, cell by cell, when the
-//! file mixes them, as a UTF-8 file with lines pasted from a Windows-1252 one does).
+//! themselves (UTF-8; Windows-1252 when not one multi-byte UTF-8 sequence is in it; both, cell
+//! by cell, when the file mixes them, as a UTF-8 file with lines pasted from a Windows-1252 one
+//! does).
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -48,26 +49,30 @@ struct LineKinds {
 
 impl LineKinds {
     fn end_line(&mut self) {
-        self.utf8_lines += u64::from(self.line_utf8 && !self.line_bad);
+        // A line with both counts as both: its UTF-8 is evidence that the file is not
+        // Windows-1252 throughout, and each of its fields is read by what its bytes are.
+        self.utf8_lines += u64::from(self.line_utf8);
         self.bad_lines += u64::from(self.line_bad);
         self.line_utf8 = false;
         self.line_bad = false;
     }
 
-    /// A run of valid UTF-8: marks the line, ending lines at each newline.
+    /// A run of valid UTF-8: marks the line, ending lines at each line end (LF, or CR alone as
+    /// old Mac files have it; CRLF ends one line, the empty one between counts for nothing).
     fn valid(&mut self, run: &[u8]) {
+        let line_end = |b: &u8| *b == b'\n' || *b == b'\r';
         if run.is_ascii() {
-            // The line ends at the first newline; the lines after it in the run are ASCII.
-            if run.contains(&b'\n') {
+            // The line ends at the first line end; the lines after it in the run are ASCII.
+            if run.iter().any(line_end) {
                 self.end_line();
             }
             return;
         }
-        for line in run.split_inclusive(|&b| b == b'\n') {
+        for line in run.split_inclusive(line_end) {
             if !line.is_ascii() {
                 self.line_utf8 = true;
             }
-            if line.ends_with(b"\n") {
+            if line.last().is_some_and(line_end) {
                 self.end_line();
             }
         }
@@ -150,7 +155,7 @@ pub(super) fn scan(
         Some(e) if e == UTF_8 => Decoding::Utf8,
         Some(e) => Decoding::Whole(e),
         None if kinds.bad_lines == 0 => Decoding::Utf8,
-        // Not a single UTF-8 sequence: what a European Excel saves as "CSV".
+        // Not a single multi-byte UTF-8 sequence: what a European Excel saves as "CSV".
         None if kinds.utf8_lines == 0 && bom_encoding.is_none() => Decoding::Whole(WINDOWS_1252),
         None => Decoding::Mixed {
             utf8_majority: bom_encoding == Some(UTF_8) || kinds.utf8_lines >= kinds.bad_lines,
@@ -192,5 +197,43 @@ pub(super) fn decode_field(
             Ok((text, utf8_majority))
         }
         (Err(_), _) => Err(String::from_utf8_lossy(field).into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoding_of(bytes: &[u8]) -> Decoding {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, bytes).unwrap();
+        scan(&path, "t.csv", None).unwrap().decoding
+    }
+
+    #[test]
+    fn utf8_beside_a_windows_1252_byte_on_one_line_is_still_utf8() {
+        // No line is clean UTF-8, but one has UTF-8 in it: reading it all as Windows-1252
+        // would make `MÃ¼ller` of Müller.
+        let d = decoding_of(b"Name;City\nM\xC3\xBCller;K\xF6ln\n");
+        assert!(matches!(d, Decoding::Mixed { .. }), "{d:?}");
+        assert_eq!(decode_field(b"M\xC3\xBCller", d).unwrap().0, "M\u{fc}ller");
+        assert_eq!(decode_field(b"K\xF6ln", d).unwrap().0, "K\u{f6}ln");
+    }
+
+    #[test]
+    fn lines_ended_by_cr_alone_are_lines() {
+        let d = decoding_of(b"Name\rM\xC3\xBCller\rK\xF6ln\rJos\xC3\xA9\r");
+        assert_eq!(
+            d,
+            Decoding::Mixed {
+                utf8_majority: true
+            }
+        );
+        assert_eq!(
+            decoding_of(b"Name\r\nK\xF6ln\r\nM\xFCller\r\n"),
+            Decoding::Whole(WINDOWS_1252)
+        );
+        assert_eq!(decoding_of("Name\r\nMüller\r\n".as_bytes()), Decoding::Utf8);
     }
 }
