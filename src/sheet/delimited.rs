@@ -194,6 +194,13 @@ pub fn open(
         let mut record = csv::ByteRecord::new();
         let mut n: u32 = 0;
         loop {
+            let Some(next) = n.checked_add(1) else {
+                return router.fail(SheetError::Broken {
+                    path: display.clone(),
+                    format: "CSV",
+                    message: format!("it has more than {n} rows, more than leadsheet counts"),
+                });
+            };
             match rdr.read_byte_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {}
@@ -210,7 +217,7 @@ pub fn open(
                     });
                 }
             }
-            n += 1;
+            n = next;
             let mut defect = None;
             let mut other: Vec<String> = Vec::new();
             // Never wider than a sheet: a row of a million delimiters makes no million cells.
@@ -297,6 +304,9 @@ struct KeepBlankLines<R> {
     raw: Vec<u8>,
     buf: Vec<u8>,
     pos: usize,
+    /// A row over the limit, told once the rows before it are handed out (so the reader
+    /// names the right row).
+    pending: Option<std::io::Error>,
 }
 
 impl<R: Read> KeepBlankLines<R> {
@@ -315,6 +325,7 @@ impl<R: Read> KeepBlankLines<R> {
             raw: vec![0; 64 * 1024],
             buf: Vec::with_capacity(66 * 1024),
             pos: 0,
+            pending: None,
         }
     }
 
@@ -385,6 +396,9 @@ impl<R: Read> KeepBlankLines<R> {
 impl<R: Read> Read for KeepBlankLines<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.buf.len() {
+            if let Some(e) = self.pending.take() {
+                return Err(e);
+            }
             let n = self.inner.read(&mut self.raw)?;
             if n == 0 {
                 return Ok(0);
@@ -395,7 +409,8 @@ impl<R: Read> Read for KeepBlankLines<R> {
                 let b = self.raw[i];
                 self.adapt(b);
                 if self.row_bytes > self.max_row {
-                    return Err(self.too_long());
+                    self.pending = Some(self.too_long());
+                    break;
                 }
             }
         }
@@ -433,6 +448,33 @@ mod tests {
     )]
     fn blank_lines_are_kept_once(#[case] text: &str, #[case] want: &[&str]) {
         assert_eq!(records(text), want);
+    }
+
+    #[test]
+    fn a_row_over_the_limit_comes_after_the_rows_before_it() {
+        // The limit trips inside the first 64 KiB the adapter reads: the rows before it are
+        // still handed out, so the reader counts them and names the right row.
+        let mut text = String::from("a;b\n");
+        for i in 0..10 {
+            text.push_str(&format!("{i};x\n"));
+        }
+        text.push_str(&"y".repeat(2048));
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(b';')
+            .from_reader(KeepBlankLines::new(text.as_bytes(), b';', 1024));
+        let mut read = 0;
+        let mut record = csv::ByteRecord::new();
+        let e = loop {
+            match rdr.read_byte_record(&mut record) {
+                Ok(true) => read += 1,
+                Ok(false) => panic!("the long row was read"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(read, 11, "the header and ten rows come first");
+        assert!(e.to_string().contains("longer than 1 KiB"), "{e}");
     }
 
     #[test]
