@@ -72,7 +72,12 @@ fn markup(head: &[u8]) -> Option<&'static str> {
     if text.contains("<html") || text.contains("<!doctype html") || text.contains("<table") {
         return Some("a web page (an HTML table, as some CRMs export \"Excel\" files)");
     }
-    Some("an XML document")
+    // A header such as `<Company>;City` starts with `<` too: XML is a declaration, a comment
+    // or a doctype, or a first line with no delimiter in it.
+    let first_line = start.lines().next().unwrap_or("");
+    let delimited = first_line.contains([',', ';', '\t', '|']);
+    (start.starts_with("<?xml") || start.starts_with("<!") || !delimited)
+        .then_some("an XML document")
 }
 
 /// Binary formats that are not spreadsheets, by their magic bytes.
@@ -249,6 +254,20 @@ mod tests {
             let msg = e.to_string();
             assert!(msg.contains(what) && msg.contains(name), "{name}: {msg}");
             assert!(msg.contains(".xlsx"), "{name}: {msg}");
+        }
+    }
+
+    #[test]
+    fn a_header_in_angle_brackets_is_a_csv_and_xml_is_xml() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = detect(dir.path(), "a.csv", b"<Company>;City\nACME;Lyon\n").unwrap();
+        assert_eq!(d.format, Format::Delimited);
+        for xml in [
+            &b"<?xml version=\"1.0\"?><leads/>"[..],
+            b"<leads>\n<lead/>\n</leads>",
+        ] {
+            let e = detect(dir.path(), "b.csv", xml).unwrap_err().to_string();
+            assert!(e.contains("an XML document"), "{e}");
         }
     }
 
