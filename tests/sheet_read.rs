@@ -346,3 +346,35 @@ fn forced_encoding_and_delimiter() {
     let (_, rows, ..) = read_all(&path, &opts).unwrap();
     assert!(rows[0].defect.as_deref().unwrap().contains("--encoding"));
 }
+
+#[test]
+fn a_stray_value_far_right_of_the_table_is_a_problem_of_its_cell_and_cheap() {
+    // 20,000 rows, each with one stray value in column XFD: a row of 16,384 cells built for
+    // each would take minutes; the rows still say which cell holds the value.
+    let dir = scratch();
+    let p = dir.path().join("far.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write(0, 0, "CRM ID").unwrap();
+    ws.write(0, 1, "Name").unwrap();
+    for r in 1..=20_000u32 {
+        ws.write(r, 0, format!("CRM-{r}")).unwrap();
+        ws.write(r, 16_383, "stray").unwrap();
+    }
+    ws.write(20_001, 0, "CRM-LAST").unwrap();
+    ws.write(20_001, 1, "kept").unwrap();
+    wb.save(&p).unwrap();
+    let started = std::time::Instant::now();
+    let (headers, rows, ..) = read_all(p.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    let took = started.elapsed();
+    assert_eq!(headers, vec!["CRM ID", "Name"]);
+    assert_eq!(rows.len(), 20_001);
+    let first = rows[0].defect.as_deref().unwrap_or_default();
+    assert!(
+        first.contains("cell XFD2 holds a value right of the table"),
+        "{first}"
+    );
+    assert!(rows.iter().all(|r| r.cells.len() == 2));
+    assert!(rows[20_000].defect.is_none());
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}

@@ -268,6 +268,7 @@ pub fn open(
                 cells,
                 defect,
                 warning,
+                far: None,
             }) {
                 return;
             }

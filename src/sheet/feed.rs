@@ -136,6 +136,10 @@ pub(crate) struct Raw {
     pub cells: Vec<Cell>,
     pub defect: Option<String>,
     pub warning: Option<String>,
+    /// The rightmost column (0-based) holding a value the reader did not put in `cells`
+    /// because it lies right of the table (a sparse sheet's cell at column XFD): no row of
+    /// 16,384 cells is built for one stray value, and the row still gets its defect.
+    pub far: Option<usize>,
 }
 
 impl Raw {
@@ -145,15 +149,21 @@ impl Raw {
             cells,
             defect: None,
             warning: None,
+            far: None,
         }
     }
 
     pub(super) fn is_blank(&self) -> bool {
-        self.defect.is_none() && self.cells.iter().all(Cell::is_blank)
+        self.defect.is_none() && self.far.is_none() && self.cells.iter().all(Cell::is_blank)
     }
 }
 
 impl Feed {
+    /// The header's width, once it is announced.
+    pub(super) fn width(&self) -> Option<usize> {
+        self.header_tx.is_none().then_some(self.width)
+    }
+
     /// Announces the header (or the failure to find one); false if reading should stop.
     pub fn header(&mut self, h: HeaderResult) -> bool {
         let ok = h.is_ok();
@@ -181,14 +191,19 @@ impl Feed {
             mut cells,
             mut defect,
             warning,
+            far,
         } = raw;
         if self.pending_blank > 0 {
             self.blank
                 .fetch_add(std::mem::take(&mut self.pending_blank), Ordering::Relaxed);
         }
-        if cells.len() > self.width {
+        if cells.len() > self.width || far.is_some() {
             // Nothing is dropped silently: a value with no header makes the row a problem.
-            let last = cells.iter().rposition(|c| !c.is_blank()).unwrap_or(0);
+            let last = cells
+                .iter()
+                .rposition(|c| !c.is_blank())
+                .unwrap_or(0)
+                .max(far.unwrap_or(0));
             if last >= self.width && defect.is_none() {
                 defect = Some(if self.in_workbook {
                     format!(

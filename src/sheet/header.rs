@@ -101,6 +101,11 @@ impl RowRouter {
         }
     }
 
+    /// The header's width once it is found: a reader need not build cells beyond it.
+    pub fn width(&self) -> Option<usize> {
+        if self.found { self.feed.width() } else { None }
+    }
+
     /// Takes the next raw row; false when reading should stop.
     pub fn row(&mut self, raw: Raw) -> bool {
         if self.found {

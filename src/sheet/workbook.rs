@@ -320,6 +320,7 @@ fn route_cells(
     };
     let mut current: Option<u32> = None;
     let mut cells: Vec<Cell> = Vec::new();
+    let mut far: Option<usize> = None;
     loop {
         let ((r, c), value) = match next() {
             Ok(Some(cell)) => cell,
@@ -349,7 +350,9 @@ fn route_cells(
                         ),
                     );
                 }
-                if !router.row(Raw::new(RowNum(prev + 1), std::mem::take(&mut cells))) {
+                let mut raw = Raw::new(RowNum(prev + 1), std::mem::take(&mut cells));
+                raw.far = far.take();
+                if !router.row(raw) {
                     return Ok(());
                 }
                 if !router.blank_rows(RowNum(prev + 2), r - prev - 1) {
@@ -361,13 +364,22 @@ fn route_cells(
             current = Some(r);
         }
         let c = c as usize;
+        if router.width().is_some_and(|w| c > w) {
+            // Right of the table: remembered, not built (the row is a problem either way).
+            if !value.is_blank() {
+                far = far.max(Some(c));
+            }
+            continue;
+        }
         if cells.len() <= c {
             cells.resize(c + 1, Cell::Empty);
         }
         cells[c] = value;
     }
     if let Some(prev) = current {
-        router.row(Raw::new(RowNum(prev + 1), cells));
+        let mut raw = Raw::new(RowNum(prev + 1), cells);
+        raw.far = far;
+        router.row(raw);
     }
     router.finish();
     Ok(())
