@@ -378,3 +378,23 @@ fn a_stray_value_far_right_of_the_table_is_a_problem_of_its_cell_and_cheap() {
     assert!(rows[20_000].defect.is_none());
     assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
 }
+
+#[test]
+fn a_long_gap_while_the_header_is_sought_is_counted_whole() {
+    // The header is sought among the first rows; a gap of 197 rows among them counts as 197
+    // skipped rows, not as the two it used to be held as.
+    let dir = scratch();
+    let p = dir.path().join("gap.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write(0, 0, "CRM ID").unwrap();
+    ws.write(1, 0, "CRM-1").unwrap();
+    ws.write(199, 0, "CRM-200").unwrap();
+    wb.save(&p).unwrap();
+    let (_, rows, blank, _) = read_all(p.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.row).collect::<Vec<_>>(),
+        [RowNum(2), RowNum(200)]
+    );
+    assert_eq!(blank, 197);
+}

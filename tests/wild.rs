@@ -617,13 +617,24 @@ fn a_row_of_a_million_cells_is_refused_or_cut_to_the_header() {
     std::fs::write(
         &p,
         format!(
-            "CRM ID,Opportunity\nCRM-1,{}\nCRM-2,b\n",
-            "x,".repeat(1_000_000)
+            "CRM ID,Opportunity\nCRM-1,{}\nCRM-2,b\nCRM-3,b{}z\n",
+            "x,".repeat(1_000_000),
+            ",".repeat(20_000)
         ),
     )
     .unwrap();
     let r = read(p.to_str().unwrap(), &ReadOptions::default());
-    assert_eq!(r.rows.len(), 2);
+    assert_eq!(r.rows.len(), 3);
+    // A value beyond the widest row kept, after 20,000 empty cells, is said too.
+    assert!(
+        r.rows[2]
+            .defect
+            .as_deref()
+            .unwrap_or_default()
+            .contains("the row has 20002 cells but the header has 2"),
+        "{:?}",
+        r.rows[2].defect
+    );
     assert!(
         r.rows[0]
             .defect

@@ -268,7 +268,14 @@ pub fn open(
                 cells,
                 defect,
                 warning,
-                far: None,
+                // A value beyond the cells kept (a row of a million delimiters) is said.
+                far: record
+                    .iter()
+                    .enumerate()
+                    .skip(MAX_COLUMNS + 1)
+                    .rev()
+                    .find(|(_, f)| !f.iter().all(u8::is_ascii_whitespace))
+                    .map(|(i, _)| i),
             }) {
                 return;
             }

@@ -59,6 +59,9 @@ pub(crate) struct RowRouter {
     expected: Vec<Expected>,
     held: Vec<Raw>,
     held_nonblank: usize,
+    /// A long gap among the held rows is held as one blank row; the rows it stands for beyond
+    /// that one, by its row number, are counted when it is handed on.
+    held_gaps: Vec<(RowNum, u32)>,
     notes: Vec<String>,
 }
 
@@ -77,6 +80,7 @@ impl RowRouter {
                 .collect(),
             held: Vec::new(),
             held_nonblank: 0,
+            held_gaps: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -161,9 +165,10 @@ impl RowRouter {
         if self.held_nonblank == 0 {
             return true;
         }
-        // Held rows are few; a long gap among them is kept short, as it changes nothing.
-        for i in 0..count.min(2) {
-            self.held.push(Raw::new(RowNum(first.0 + i), Vec::new()));
+        // Held rows are few; a long gap among them is held as one row standing for all.
+        self.held.push(Raw::new(first, Vec::new()));
+        if count > 1 {
+            self.held_gaps.push((first, count - 1));
         }
         true
     }
@@ -239,9 +244,14 @@ impl RowRouter {
         if !self.announce(header, notes) {
             return false;
         }
+        let gaps = std::mem::take(&mut self.held_gaps);
         for raw in rest {
+            let row = raw.row;
             if !self.feed.push(raw) {
                 return false;
+            }
+            if let Some((_, more)) = gaps.iter().find(|(r, _)| *r == row) {
+                self.feed.push_blank(u64::from(*more));
             }
         }
         true
