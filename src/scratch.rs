@@ -13,16 +13,23 @@ use std::path::Path;
 
 use tempfile::NamedTempFile;
 
-/// What every scratch file's name starts with.
-const PREFIX: &str = "leadsheet-";
+/// What every scratch file's name starts with: specific, so that the sweep can never take a
+/// user's own `leadsheet-notes.txt` (or the binary itself) for a leftover.
+const PREFIX: &str = "leadsheet-scratch-";
+
+/// The kinds of scratch file, and the endings they are given.
+const KINDS: [&str; 4] = ["input", "stdin", "requests", "export"];
+
+/// The random part `tempfile` puts in a name.
+const RANDOM_LEN: usize = 6;
 
 /// A leftover younger than this is never swept: its run may have created it and not yet
 /// locked it.
 #[cfg(unix)]
 const SWEEP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// A new scratch file named `leadsheet-{kind}-…{suffix}` in the temporary directory, removed
-/// when dropped.
+/// A new scratch file named `leadsheet-scratch-{kind}-XXXXXX{suffix}` in the temporary
+/// directory, removed when dropped. `kind` is one of [`KINDS`].
 ///
 /// # Errors
 /// When the temporary directory cannot take a new file.
@@ -32,8 +39,13 @@ pub fn file(kind: &str, suffix: &str) -> io::Result<NamedTempFile> {
         static SWEEP: std::sync::Once = std::sync::Once::new();
         SWEEP.call_once(|| sweep(&std::env::temp_dir()));
     }
+    debug_assert!(
+        KINDS.contains(&kind),
+        "a scratch kind the sweep does not know: {kind}"
+    );
     let f = tempfile::Builder::new()
         .prefix(&format!("{PREFIX}{kind}-"))
+        .rand_bytes(RANDOM_LEN)
         .suffix(suffix)
         .tempfile()?;
     // Held until the file is closed; a failure to lock only means a later run cannot tell
@@ -60,8 +72,26 @@ pub fn copy_of(path: &Path, kind: &str) -> io::Result<NamedTempFile> {
     Ok(copy)
 }
 
-/// Removes the `leadsheet-` files in `dir` older than [`SWEEP_AGE`] whose lock is free: their
-/// run has ended without removing them.
+/// Whether `name` is one [`file`] makes: the prefix, a known kind, the random part, and at most
+/// an extension after it.
+fn is_scratch_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(PREFIX) else {
+        return false;
+    };
+    KINDS.iter().any(|kind| {
+        rest.strip_prefix(kind)
+            .and_then(|r| r.strip_prefix('-'))
+            .is_some_and(|r| {
+                let (random, ext) = r.split_at(r.len().min(RANDOM_LEN));
+                random.len() == RANDOM_LEN
+                    && random.bytes().all(|b| b.is_ascii_alphanumeric())
+                    && (ext.is_empty() || (ext.starts_with('.') && !ext[1..].contains('.')))
+            })
+    })
+}
+
+/// Removes the scratch files in `dir` older than [`SWEEP_AGE`] whose lock is free: their run
+/// has ended without removing them.
 #[cfg(unix)]
 fn sweep(dir: &Path) {
     use std::os::unix::fs::MetadataExt;
@@ -77,7 +107,7 @@ fn sweep(dir: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(PREFIX) {
+        if !is_scratch_name(&entry.file_name().to_string_lossy()) {
             continue;
         }
         // Regular files only (never follow a link someone else planted), of this user's.
@@ -116,12 +146,23 @@ mod tests {
     }
 
     #[test]
+    fn the_names_made_are_the_names_swept() {
+        for kind in KINDS {
+            for suffix in ["", ".csv"] {
+                let f = file(kind, suffix).unwrap();
+                let name = f.path().file_name().unwrap().to_string_lossy().into_owned();
+                assert!(is_scratch_name(&name), "{name}");
+            }
+        }
+    }
+
+    #[test]
     fn a_copy_is_private_whatever_the_input_allows() {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("leads.tsv");
         std::fs::write(&input, "a\tb\n").unwrap();
         std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let copy = copy_of(&input, "test").unwrap();
+        let copy = copy_of(&input, "input").unwrap();
         let mode = copy.as_file().metadata().unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(copy.path().to_string_lossy().ends_with(".tsv"));
@@ -131,15 +172,24 @@ mod tests {
     #[test]
     fn the_sweep_removes_leftovers_and_spares_live_files() {
         let dir = tempfile::tempdir().unwrap();
-        let leftover = dir.path().join("leadsheet-input-dead.csv");
-        let young = dir.path().join("leadsheet-input-young.csv");
-        let other = dir.path().join("someone-else.csv");
-        for p in [&leftover, &young, &other] {
+        let leftover = dir.path().join("leadsheet-scratch-input-dead01.csv");
+        let young = dir.path().join("leadsheet-scratch-input-young1.csv");
+        let others = [
+            "someone-else.csv",
+            "leadsheet-notes.txt",
+            "leadsheet-review",
+            "leadsheet-scratch-input-mine.csv",
+            "leadsheet-scratch-other-abcdef.csv",
+        ]
+        .map(|n| dir.path().join(n));
+        for p in others.iter().chain([&leftover, &young]) {
             std::fs::write(p, "x").unwrap();
         }
         age(&leftover, 3600);
-        age(&other, 3600);
-        let live = dir.path().join("leadsheet-input-live.csv");
+        for p in &others {
+            age(p, 3600);
+        }
+        let live = dir.path().join("leadsheet-scratch-input-live01.csv");
         std::fs::write(&live, "x").unwrap();
         age(&live, 3600);
         let held = std::fs::File::open(&live).unwrap();
@@ -148,7 +198,9 @@ mod tests {
         assert!(!leftover.exists(), "a leftover nobody holds goes");
         assert!(live.exists(), "a file a live run holds stays");
         assert!(young.exists(), "a file too young to judge stays");
-        assert!(other.exists(), "a file that is not ours stays");
+        for p in &others {
+            assert!(p.exists(), "a file that is not ours stays: {}", p.display());
+        }
         drop(held);
     }
 }
