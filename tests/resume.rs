@@ -334,6 +334,44 @@ async fn upsert_by_partner_id_updates_only_what_differs() {
         got.body["data"]["leadOpportunity"]["customerLegalEntity"]["city"],
         "Paris"
     );
+    // Killed after the update was applied, before its outcome was journaled: the journal
+    // knows 3DS held the lead before (ERR801), so the resumed run does not call the record
+    // it finds one it created.
+    let journal = dir.path().join("u.results.journal");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.contains(r#""event":"existed""#), "{text}");
+    let cut: String = text
+        .lines()
+        .filter(|l| !l.contains(r#""event":"end""#))
+        .filter(|l| !(l.contains(r#""event":"done""#) && l.contains("UPS-000002")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&journal, cut).unwrap();
+    let o = run(
+        s(&[
+            "import",
+            input.to_str().unwrap(),
+            "--mode",
+            "upsert",
+            "-o",
+            out.to_str().unwrap(),
+            "--resume",
+        ]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let resumed = results_rows(&out);
+    let statuses: Vec<&str> = resumed.iter().map(|r| r["Status"].as_str()).collect();
+    assert_eq!(statuses, ["UNCHANGED", "UNCHANGED", "UNCHANGED"]);
+    assert_eq!(&resumed[1]["dsLeadOpportunityId"], id);
+    assert_eq!(sb.stats().await["records"]["total"], 3);
 }
 
 #[tokio::test]

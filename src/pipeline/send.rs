@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use super::journal::Journal;
 use super::outcome::{Detail, Status};
 use super::prepare::SpooledLead;
 use super::unchanged;
@@ -20,6 +21,9 @@ pub struct How {
     pub skip_unchanged: bool,
     /// A resumed run saw it sent without an outcome: search before sending.
     pub settle_first: bool,
+    /// The journal saw 3DS answer that it already held the lead (`ERR801`): what a search
+    /// finds was not created by this import.
+    pub existed_before: bool,
 }
 
 /// What a lead's sending says beyond its outcome: why the whole run must stop, if it must.
@@ -118,12 +122,13 @@ pub async fn send(
     client: &Client,
     lead: &SpooledLead,
     how: How,
+    journal: Option<&Journal>,
     stopped: impl Fn() -> Option<String>,
 ) -> ((Status, Detail), Stop) {
     let mut report = Report::default();
     let body = lead.body_json();
     let result = match lead.action {
-        Action::Create => create(client, lead, &body, how, &mut report).await,
+        Action::Create => create(client, lead, &body, how, journal, &mut report).await,
         Action::Update => update(client, lead, &body, how, &mut report).await,
     };
     match result {
@@ -147,12 +152,22 @@ async fn create(
     lead: &SpooledLead,
     body: &Value,
     how: How,
+    journal: Option<&Journal>,
     report: &mut Report,
 ) -> Sent {
     let plid = partner_lead_id(lead);
     if how.settle_first
         && let Some(id) = find_one(client, &plid, report).await?
     {
+        if how.existed_before {
+            // 3DS held it before the interrupted run: an upsert updates it with what still
+            // differs (UNCHANGED when the interrupted update was applied), a create shows it.
+            if how.mode == Mode::Upsert {
+                let record = client.get(&id, report).await.map_err(|e| (e, UPSERT))?;
+                return update_found(client, &id, body, &record, report).await;
+            }
+            return Ok(exists(report, id, None, &plid));
+        }
         let action = "create (found by a search: the interrupted run had sent it)";
         return confirm(client, &id, body, how, action, report).await;
     }
@@ -169,6 +184,14 @@ async fn create(
             }
         },
         Err(CallError::Rejected(f)) if f.code.as_deref() == Some("ERR801") => {
+            // Durable before anything else is sent for it: a run killed from here on must not
+            // take the record a search finds for one it created.
+            if let Some(j) = journal
+                && let Err(e) = j.existed(lead).await
+            {
+                let why = format!("cannot write the journal {}: {e}", j.path().display());
+                return Err((CallError::Halted(why), "create"));
+            }
             let Some(id) = find_one(client, &plid, report).await? else {
                 let mut f = f;
                 f.message = format!(
@@ -181,18 +204,30 @@ async fn create(
                 let record = client.get(&id, report).await.map_err(|e| (e, UPSERT))?;
                 return update_found(client, &id, body, &record, report).await;
             }
-            let mut d = detail(report, "create: 3DS already holds it (ERR801)");
-            d.ds_id = Some(id);
-            // The create's answer, not the search's: the row says why it is not CREATED.
-            d.http_status = Some(f.status);
-            d.error_code = f.code;
-            d.message = Some(format!(
-                "3DS already holds partnerLeadOpportunityId `{plid}`; this is its id. Nothing was changed: use --mode upsert to update it"
-            ));
-            Ok((Status::Exists, d))
+            Ok(exists(report, id, Some(f), &plid))
         }
         Err(e) => Err((e, "create")),
     }
+}
+
+/// A create of a partnerLeadOpportunityId 3DS already holds: EXISTS, with the record's id and
+/// the create's answer when there was one (the row says why it is not CREATED).
+fn exists(
+    report: &Report,
+    id: String,
+    answer: Option<crate::api::envelope::Failure>,
+    plid: &str,
+) -> (Status, Detail) {
+    let mut d = detail(report, "create: 3DS already holds it (ERR801)");
+    d.ds_id = Some(id);
+    if let Some(f) = answer {
+        d.http_status = Some(f.status);
+        d.error_code = f.code;
+    }
+    d.message = Some(format!(
+        "3DS already holds partnerLeadOpportunityId `{plid}`; this is its id. Nothing was changed: use --mode upsert to update it"
+    ));
+    (Status::Exists, d)
 }
 
 const UPSERT: &str = "update (existing record found after ERR801)";

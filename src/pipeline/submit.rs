@@ -11,7 +11,7 @@
 //!
 //! [`Recorder`]: super::outcome::Recorder
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -96,13 +96,14 @@ impl Shared {
 }
 
 /// Takes the outcomes a resumed run's journal holds; returns the leads it saw sent without
-/// one, which are searched for before they are sent again.
+/// one, which are searched for before they are sent again, and whether 3DS had said it held
+/// each of them before (`ERR801`).
 fn take_resumed(
     prepared: &mut Prepared,
     resumed: &Recorded,
     progress: &mut Progress,
-) -> Result<HashSet<usize>, String> {
-    let mut uncertain = HashSet::new();
+) -> Result<HashMap<usize, bool>, String> {
+    let mut uncertain = HashMap::new();
     let leads = prepared
         .valid_leads()
         .map_err(|e| format!("cannot read the prepared requests: {e}"))?
@@ -114,7 +115,7 @@ fn take_resumed(
                 prepared.recorder.record(lead.lead, *status, d.clone());
             }
             Some(Known::Uncertain) => {
-                uncertain.insert(lead.lead);
+                uncertain.insert(lead.lead, resumed.existed_before(&lead));
             }
             None => {}
         }
@@ -135,7 +136,7 @@ pub async fn submit(
             Ok(u) => u,
             Err(why) => return RunEnd::Stopped(why),
         },
-        None => HashSet::new(),
+        None => HashMap::new(),
     };
     let sendable: Vec<bool> = (0..prepared.recorder.lead_count())
         .map(|i| prepared.recorder.status(i) == Status::Valid)
@@ -159,7 +160,8 @@ pub async fn submit(
                 let how = How {
                     mode: settings.mode,
                     skip_unchanged: settings.skip_unchanged,
-                    settle_first: uncertain.contains(&lead.lead),
+                    settle_first: uncertain.contains_key(&lead.lead),
+                    existed_before: uncertain.get(&lead.lead).copied().unwrap_or(false),
                 };
                 // Written down before anything goes out: a crash leaves it uncertain, never
                 // forgotten.
@@ -176,7 +178,8 @@ pub async fn submit(
                     return (lead, Status::NotSubmitted, d);
                 }
                 shared.flying(lead.lead, true);
-                let ((status, d), stop) = send::send(client, &lead, how, || shared.stopped()).await;
+                let ((status, d), stop) =
+                    send::send(client, &lead, how, journal, || shared.stopped()).await;
                 shared.flying(lead.lead, false);
                 if let Some(why) = stop {
                     shared.stop(why);

@@ -12,7 +12,7 @@
 //! waiting and makes them durable together (a group commit: one fsync for all the requests that
 //! started meanwhile), so the cost is an fsync per batch, not per lead.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -78,8 +78,18 @@ impl Header {
 enum Event {
     Run(Header),
     Sent(Sent),
+    /// 3DS answered that it already holds the lead's partnerLeadOpportunityId (`ERR801`): the
+    /// record found for it existed before this import, whatever a resumed run finds there.
+    Existed(Existed),
     Done(Done),
     End(End),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Existed {
+    lead: usize,
+    key: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -174,6 +184,8 @@ pub struct Recorded {
     pub complete: bool,
     /// Lines that could not be read (a line cut short by a crash is expected at the end).
     pub unreadable: usize,
+    /// Keys 3DS held before this import created anything (`ERR801`).
+    existed: HashSet<String>,
 }
 
 impl Recorded {
@@ -186,6 +198,12 @@ impl Recorded {
             Known::Final(..) if *d != digest(lead) => None,
             k => Some(k),
         }
+    }
+
+    /// Whether 3DS said it held `lead`'s partnerLeadOpportunityId before the import sent it:
+    /// the record a search finds then is not one the interrupted run created.
+    pub fn existed_before(&self, lead: &SpooledLead) -> bool {
+        self.existed.contains(&key(lead))
     }
 
     /// Leads with a final outcome.
@@ -401,6 +419,9 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
                     Known::Uncertain
                 };
                 out.leads.insert(d.key, (d.digest, known));
+            }
+            Event::Existed(e) => {
+                out.existed.insert(e.key);
             }
             Event::End(e) => out.complete = e.complete,
         }

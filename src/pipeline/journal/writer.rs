@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Done, End, Event, Header, JournalError, Sent, digest, key};
+use super::{Done, End, Event, Existed, Header, JournalError, Sent, digest, key};
 use crate::pipeline::outcome::{Detail, Status};
 use crate::pipeline::prepare::SpooledLead;
 
@@ -112,9 +112,26 @@ impl Journal {
             key: key(lead),
             digest: digest(lead),
         });
+        self.durable(&event).await
+    }
+
+    /// Writes that 3DS already held `lead` (`ERR801`), and returns once that is on disk: an
+    /// upsert's update of the record must not look like a create to a resumed run.
+    ///
+    /// # Errors
+    /// The reason the journal could not be written: the update must not be sent then.
+    pub async fn existed(&self, lead: &SpooledLead) -> Result<(), String> {
+        let event = Event::Existed(Existed {
+            lead: lead.lead,
+            key: key(lead),
+        });
+        self.durable(&event).await
+    }
+
+    async fn durable(&self, event: &Event) -> Result<(), String> {
         let (ack, done) = oneshot::channel();
         let tx = self.tx.as_ref().ok_or("the journal is closed")?;
-        tx.send(Msg::Line(Self::line(&event), Some(ack)))
+        tx.send(Msg::Line(Self::line(event), Some(ack)))
             .map_err(|_| "the journal's writer stopped".to_string())?;
         done.await
             .map_err(|_| "the journal's writer stopped".to_string())?
