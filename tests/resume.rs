@@ -448,3 +448,48 @@ async fn an_upsert_under_faults_updates_every_existing_record() {
     }
     assert_eq!(sb.stats().await["records"]["total"], 40);
 }
+
+#[tokio::test]
+async fn a_nightly_upsert_of_a_category_the_status_overrides_changes_nothing() {
+    // 3DS keeps EMPTY for an accepted lead whatever category the row says: the second run of
+    // the same sheet finds nothing to change.
+    let sb = sandbox(SandboxConfig::default()).await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 2, "CAT");
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[0].push_str(",leadOpportunity.forecastCategory");
+    for l in &mut lines[1..] {
+        *l = l.replace("LEAD_OPEN", "ACCEPTED") + ",COMMIT";
+    }
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("cat.results.xlsx");
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let o = run(
+            s(&[
+                "import",
+                input.to_str().unwrap(),
+                "--mode",
+                "upsert",
+                "-o",
+                out.to_str().unwrap(),
+            ]),
+            Some(sb.handle.base_url()),
+            &sb.key,
+        )
+        .await;
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let rows = results_rows(&out);
+        statuses.push(rows.iter().map(|r| r["Status"].clone()).collect::<Vec<_>>());
+    }
+    assert_eq!(
+        statuses,
+        [["CREATED", "CREATED"], ["UNCHANGED", "UNCHANGED"]]
+    );
+}

@@ -19,6 +19,30 @@ use serde_json::Value;
 
 use crate::api::contract::{Section, enums};
 
+/// Whether sending the forecast category `sent` would leave the `stored` one: 3DS stores the
+/// category a status dictates (`EMPTY` for a lead status, `WON`, `LOST`; REFERENCE.md §7)
+/// whatever is sent, so a row that says `Commit` for an accepted lead changes nothing, and an
+/// upsert run every night would otherwise update it every night.
+fn same_forecast_category(
+    sent: &Value,
+    fields: &serde_json::Map<String, Value>,
+    record: &Value,
+    stored: &Value,
+) -> bool {
+    let status = fields
+        .get("status")
+        .or_else(|| record.get("status"))
+        .and_then(Value::as_str);
+    match (status, sent.as_str()) {
+        (Some(status), Some(v)) => match enums::forecast_category_at_creation(status, Some(v)) {
+            Ok(kept) => stored.as_str() == Some(kept),
+            // Not allowed for that status: sent, so that 3DS says why.
+            Err(_) => false,
+        },
+        _ => same_value("forecastCategory", sent, stored),
+    }
+}
+
 /// The part of the update `body` that would change the record, or `None` when every value it
 /// sets is already the record's. `record` is the read model's `leadOpportunity`. What is kept:
 /// `partnerId` and `leadOpportunity.partnerLeadOpportunityId` (an update names its lead), the
@@ -46,7 +70,12 @@ pub fn changes(body: &Value, record: &Value) -> Option<Value> {
                 };
                 let mut lo = serde_json::Map::new();
                 for (k, v) in fields {
-                    let differs = !same_value(k, v, record.get(k).unwrap_or(&Value::Null));
+                    let stored = record.get(k).unwrap_or(&Value::Null);
+                    let differs = if k == "forecastCategory" {
+                        !same_forecast_category(v, fields, record, stored)
+                    } else {
+                        !same_value(k, v, stored)
+                    };
                     changed |= differs;
                     if differs || k == "partnerLeadOpportunityId" {
                         lo.insert(k.clone(), v.clone());
@@ -168,6 +197,23 @@ mod tests {
             "customerContact": [{"email": "a@b.com", "firstName": "A", "lastName": "B", "phoneNumber": ""}],
             "description": "2026-06-01"
         })
+    }
+
+    #[test]
+    fn a_category_the_status_overrides_changes_nothing() {
+        // 3DS keeps EMPTY for a lead status whatever category is sent.
+        let mut lead = record();
+        lead["status"] = json!("ACCEPTED");
+        lead["forecastCategory"] = json!("EMPTY");
+        let body = |category: &str| json!({"leadOpportunity": {"partnerLeadOpportunityId": "CRM-1", "status": "ACCEPTED", "forecastCategory": category}});
+        assert!(changes(&body("COMMIT"), &lead).is_none());
+        // For an open opportunity, the category sent is the one kept.
+        let mut oppy = record();
+        oppy["forecastCategory"] = json!("UPSIDE");
+        let to_commit = json!({"leadOpportunity": {"partnerLeadOpportunityId": "CRM-1", "forecastCategory": "COMMIT"}});
+        assert!(changes(&to_commit, &oppy).is_some());
+        let same = json!({"leadOpportunity": {"partnerLeadOpportunityId": "CRM-1", "forecastCategory": "UPSIDE"}});
+        assert!(changes(&same, &oppy).is_none());
     }
 
     #[test]
