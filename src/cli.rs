@@ -14,7 +14,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  every row succeeded
   1  a fatal error stopped the run (unreadable file, refused API key, server down)
-  2  the run finished but some rows were invalid, rejected or failed
+  2  the run finished but some rows were invalid, rejected, failed or not sent
+     (EXISTS and UNCHANGED are not failures)
   3  configuration or usage error; nothing was done
   130  a second Ctrl-C quit at once, without writing results";
 
@@ -162,7 +163,7 @@ pub struct ImportArgs {
     #[arg(long, short = 'o', value_name = "RESULTS")]
     pub output: Option<PathBuf>,
     /// Check and write the results, but send nothing (same as `validate`)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub dry_run: bool,
     /// Read each lead before updating it, and skip it (UNCHANGED) when the row would change
     /// nothing: for round trips of exported files (one more GET per update)

@@ -93,7 +93,8 @@ pub enum Exit {
     Success = 0,
     /// A fatal error stopped the run: unreadable file, refused key, server down.
     Fatal = 1,
-    /// The run finished, but some rows were invalid, rejected or failed.
+    /// The run finished, but some rows were invalid, rejected, failed or not sent (EXISTS and
+    /// UNCHANGED are not failures).
     RowsFailed = 2,
     /// The configuration or the command line is wrong; nothing was done.
     Usage = 3,

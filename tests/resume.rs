@@ -231,6 +231,31 @@ async fn an_unfinished_journal_is_never_overwritten_and_a_changed_input_is_named
         err.contains("did not finish") && err.contains("--resume"),
         "{err}"
     );
+    // A check does not write over the results of the unfinished import, nor does a dry run
+    // pretend to resume.
+    let results_before = std::fs::read(&out).ok();
+    let validate = s(&[
+        "validate",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let o = run(validate, None, &sb.key).await;
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("holds the results of an import that did not finish"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).ok(), results_before);
+    let o = run(
+        args(&["--resume", "--dry-run"]),
+        Some(sb.handle.base_url()),
+        &sb.key,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(std::fs::read(&out).ok(), results_before);
     // Another partner id for every lead is another import.
     let o = run(
         args(&["--resume", "--partner-id", "999"]),

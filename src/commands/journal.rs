@@ -51,6 +51,17 @@ pub fn earlier(path: &Path, args: &ImportArgs, quiet: bool) -> Result<Option<Rec
         return Ok(None);
     }
     let earlier = journal::read(path)?;
+    if let Some(r) = &earlier
+        && r.unreadable > 0
+        && args.resume
+        && !quiet
+    {
+        crate::say!(
+            "leadsheet import: --resume: {} line(s) of the journal {} are damaged and were skipped; the leads they were about are searched for before anything is sent for them again, or sent again when nothing says they were",
+            r.unreadable,
+            path.display()
+        );
+    }
     if !args.resume {
         journal::check_not_unfinished(path, earlier.as_ref())?;
     }

@@ -114,6 +114,8 @@ pub async fn finish(global: &GlobalArgs, json: bool, f: Finish) -> Result<Prepar
 pub async fn check(global: &GlobalArgs, plan: OfflinePlan, out: Outputs) -> Result<Exit, Error> {
     let results = settings::results(&plan.input, out.results.as_deref())?;
     settings::check_outputs(&plan.input, &[Some(&results), out.emit_requests.as_deref()])?;
+    let beside = super::journal::path(&results, None, &plan.input);
+    crate::pipeline::journal::check_results_free(&results, &beside)?;
     let mode = plan.mode;
     let prepared = prepare(global, plan).await?;
     let emitted = match &out.emit_requests {

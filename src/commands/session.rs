@@ -146,7 +146,9 @@ impl Session {
                 crate::say!("\nleadsheet: {what}: stopping — {stopping} (again quits at once)");
             }
             if signals.next().await.is_some() {
-                crate::say!("leadsheet: quit at once; what was not written is lost");
+                crate::say!(
+                    "leadsheet: quit at once; the results were not written (an import's journal keeps every outcome it had: `--resume` rebuilds them)"
+                );
                 std::process::exit(130);
             }
         });

@@ -182,7 +182,8 @@ pub struct Recorded {
     leads: HashMap<String, (String, Known)>,
     /// The last run ended, and left nothing to resume.
     pub complete: bool,
-    /// Lines that could not be read (a line cut short by a crash is expected at the end).
+    /// Whole lines that could not be read: damage, not the line a crash cut short at the end
+    /// (which is expected, and not counted).
     pub unreadable: usize,
     /// Keys 3DS held before this import created anything (`ERR801`).
     existed: HashSet<String>,
@@ -257,6 +258,12 @@ pub enum JournalError {
         changes.join("; ")
     )]
     Changed { path: PathBuf, changes: Vec<String> },
+    #[error(
+        "{} holds the results of an import that did not finish (its journal {} has leads to resume); a check written there would replace them: write it elsewhere with -o, or continue the import with `import … --resume`",
+        results.display(),
+        journal.display()
+    )]
+    ResultsOfUnfinished { results: PathBuf, journal: PathBuf },
 }
 
 impl JournalError {
@@ -287,6 +294,28 @@ pub fn check_not_unfinished(path: &Path, earlier: Option<&Recorded>) -> Result<(
         }),
         _ => Ok(()),
     }
+}
+
+/// Refuses to write a check's results (`validate`, `import --dry-run`) over those of an import
+/// that did not finish or is running: the journal beside them would still rebuild them, but the
+/// file a user was looking at would be gone without a word.
+///
+/// # Errors
+/// [`JournalError::ResultsOfUnfinished`] when the journal beside `results` is unfinished or in
+/// use. A file there that is no journal is none of a check's business.
+pub fn check_results_free(results: &Path, journal: &Path) -> Result<(), JournalError> {
+    let unfinished = match read(journal) {
+        Ok(Some(r)) => !r.complete,
+        Err(JournalError::Busy { .. }) => true,
+        _ => false,
+    };
+    if unfinished {
+        return Err(JournalError::ResultsOfUnfinished {
+            results: results.to_path_buf(),
+            journal: journal.to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 /// Opens the journal of a run: a new one (replacing the journal of a run that finished), or,
@@ -379,7 +408,7 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
                 });
             }
             Err(_) => {
-                out.unreadable += 1;
+                out.unreadable += usize::from(whole);
                 continue;
             }
         };
@@ -546,19 +575,31 @@ mod tests {
             .unwrap();
         f.write_all(b"{\"event\":\"done\",\"lea").unwrap();
         let r = read(&path).unwrap().unwrap();
-        assert_eq!(r.unreadable, 1);
+        assert_eq!(r.unreadable, 0, "a line cut short is no damage");
         assert!(matches!(r.known(&lead(0, "A")), Some(Known::Uncertain)));
-        // A resumed run's events start on a line of their own.
+        // A resumed run cuts the half line off and starts on a line of its own.
         let j = Journal::start(&path, &header(), true).unwrap();
         j.done(&lead(0, "A"), Status::Created, &Detail::default());
         j.finish("completed", true).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("\"lea\n") && !text.contains("\"lea{"),
+            "{text}"
+        );
         let r = read(&path).unwrap().unwrap();
-        assert_eq!(r.unreadable, 1);
+        assert_eq!(r.unreadable, 0);
         assert!(r.complete);
         assert!(matches!(
             r.known(&lead(0, "A")),
             Some(Known::Final(Status::Created, _))
         ));
+        // A whole line that is not an event is damage, and counted.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"garbage{{{\n").unwrap();
+        assert_eq!(read(&path).unwrap().unwrap().unreadable, 1);
         std::fs::write(&path, "not a journal\n").unwrap();
         assert!(matches!(read(&path), Err(JournalError::NotAJournal { .. })));
         // Killed while writing the first header: nothing to resume.

@@ -10,16 +10,27 @@ use super::{Done, End, Event, Existed, Header, JournalError, Sent, digest, key};
 use crate::pipeline::outcome::{Detail, Status};
 use crate::pipeline::prepare::SpooledLead;
 
-/// Whether the file is empty or ends with a newline.
-fn ends_with_newline(file: &mut std::fs::File) -> std::io::Result<bool> {
+/// Cuts off a last line that a crash left without its newline: it is half an event, which
+/// no reader can use, and kept it would read as a damaged line among whole ones.
+fn cut_partial_line(file: &mut std::fs::File) -> std::io::Result<()> {
     let len = file.metadata()?.len();
-    if len == 0 {
-        return Ok(true);
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(std::io::SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
+            let keep = start + i as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
     }
-    file.seek(std::io::SeekFrom::Start(len - 1))?;
-    let mut last = [0u8; 1];
-    file.read_exact(&mut last)?;
-    Ok(last[0] == b'\n')
+    file.set_len(0)
 }
 
 enum Msg {
@@ -69,9 +80,8 @@ impl Journal {
             file.set_len(0).map_err(werr)?;
         }
         let mut line = Vec::new();
-        if append && !ends_with_newline(&mut file).map_err(werr)? {
-            // A line cut short by a crash: the next event starts on a line of its own.
-            line.push(b'\n');
+        if append {
+            cut_partial_line(&mut file).map_err(werr)?;
         }
         let header = serde_json::to_vec(&Event::Run(header.clone())).map_err(|e| werr(e.into()))?;
         line.extend(header);
