@@ -41,7 +41,14 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
         global.quiet,
     )?;
     let concurrency = args.send.concurrency;
-    let sendable = report::announce(global.quiet, &prepared, &session.label, concurrency);
+    let resuming = kept.as_ref().is_some_and(|k| k.resumed.is_some());
+    let sendable = report::announce(
+        global.quiet,
+        &prepared,
+        &session.label,
+        concurrency,
+        resuming,
+    );
     let submit = settings::submit(&args, mode, GRACE);
     let (end, took) = session
         .submit(&mut prepared, kept.as_ref(), &submit, sendable)

@@ -133,8 +133,9 @@ pub fn exit_for(p: &Prepared) -> Exit {
     }
 }
 
-/// Says what an import is about to send, and returns how many rows.
-pub fn announce(quiet: bool, p: &Prepared, server: &str, concurrency: u16) -> u64 {
+/// Says what an import is about to send, and returns how many rows are valid (a resumed run
+/// sends only those its journal has not settled).
+pub fn announce(quiet: bool, p: &Prepared, server: &str, concurrency: u16, resuming: bool) -> u64 {
     let sendable = p
         .recorder
         .rows_by_status()
@@ -142,8 +143,13 @@ pub fn announce(quiet: bool, p: &Prepared, server: &str, concurrency: u16) -> u6
         .copied()
         .unwrap_or(0) as u64;
     if !quiet {
+        let to_send = if resuming {
+            format!("{sendable} valid, those the journal has not settled to send")
+        } else {
+            format!("{sendable} to send")
+        };
         crate::say!(
-            "leadsheet import: {} row(s) checked, {sendable} to send to {server} ({} mode, API {}, up to {concurrency} at once)",
+            "leadsheet import: {} row(s) checked, {to_send} to {server} ({} mode, API {}, up to {concurrency} at once)",
             p.data_rows,
             p.resolved.mode.as_str(),
             p.resolved.version,
