@@ -24,9 +24,11 @@ const KINDS: [&str; 4] = ["input", "stdin", "requests", "export"];
 const RANDOM_LEN: usize = 6;
 
 /// A leftover younger than this is never swept: its run may have created it and not yet
-/// locked it.
+/// locked it, or (on NFS, where Linux emulates `flock` with POSIX locks that any close of the
+/// file releases) may hold it without a lock. Hours: a nightly job's leftovers go the next
+/// night, and no import runs that long.
 #[cfg(unix)]
-const SWEEP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+const SWEEP_AGE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 /// A new scratch file named `leadsheet-scratch-{kind}-XXXXXX{suffix}` in the temporary
 /// directory, removed when dropped. `kind` is one of [`KINDS`].
@@ -73,19 +75,21 @@ pub fn copy_of(path: &Path, kind: &str) -> io::Result<NamedTempFile> {
 }
 
 /// Whether `name` is one [`file`] makes: the prefix, a known kind, the random part, and at most
-/// an extension after it.
-fn is_scratch_name(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix(PREFIX) else {
+/// an extension after it. Bytes, not characters: any name can stand in a shared directory.
+#[cfg(unix)]
+fn is_scratch_name(name: &[u8]) -> bool {
+    let Some(rest) = name.strip_prefix(PREFIX.as_bytes()) else {
         return false;
     };
     KINDS.iter().any(|kind| {
-        rest.strip_prefix(kind)
-            .and_then(|r| r.strip_prefix('-'))
+        rest.strip_prefix(kind.as_bytes())
+            .and_then(|r| r.strip_prefix(b"-"))
             .is_some_and(|r| {
-                let (random, ext) = r.split_at(r.len().min(RANDOM_LEN));
-                random.len() == RANDOM_LEN
-                    && random.bytes().all(|b| b.is_ascii_alphanumeric())
-                    && (ext.is_empty() || (ext.starts_with('.') && !ext[1..].contains('.')))
+                let Some((random, ext)) = r.split_at_checked(RANDOM_LEN) else {
+                    return false;
+                };
+                random.iter().all(u8::is_ascii_alphanumeric)
+                    && (ext.is_empty() || (ext[0] == b'.' && !ext[1..].contains(&b'.')))
             })
     })
 }
@@ -107,7 +111,9 @@ fn sweep(dir: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        if !is_scratch_name(&entry.file_name().to_string_lossy()) {
+        if !is_scratch_name(std::os::unix::ffi::OsStrExt::as_bytes(
+            entry.file_name().as_os_str(),
+        )) {
             continue;
         }
         // Regular files only (never follow a link someone else planted), of this user's.
@@ -151,7 +157,7 @@ mod tests {
             for suffix in ["", ".csv"] {
                 let f = file(kind, suffix).unwrap();
                 let name = f.path().file_name().unwrap().to_string_lossy().into_owned();
-                assert!(is_scratch_name(&name), "{name}");
+                assert!(is_scratch_name(name.as_bytes()), "{name}");
             }
         }
     }
@@ -174,6 +180,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let leftover = dir.path().join("leadsheet-scratch-input-dead01.csv");
         let young = dir.path().join("leadsheet-scratch-input-young1.csv");
+        // A name cut in the middle of a character must not trip the sweep up.
+        std::fs::write(dir.path().join("leadsheet-scratch-input-abcde\u{e9}"), "x").unwrap();
         let others = [
             "someone-else.csv",
             "leadsheet-notes.txt",
@@ -185,13 +193,13 @@ mod tests {
         for p in others.iter().chain([&leftover, &young]) {
             std::fs::write(p, "x").unwrap();
         }
-        age(&leftover, 3600);
+        age(&leftover, 7 * 3600);
         for p in &others {
-            age(p, 3600);
+            age(p, 7 * 3600);
         }
         let live = dir.path().join("leadsheet-scratch-input-live01.csv");
         std::fs::write(&live, "x").unwrap();
-        age(&live, 3600);
+        age(&live, 7 * 3600);
         let held = std::fs::File::open(&live).unwrap();
         held.lock().unwrap();
         sweep(dir.path());

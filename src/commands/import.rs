@@ -125,6 +125,7 @@ async fn dry_run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
         results: args.output,
         emit_requests: args.emit_requests,
         json: args.json,
+        journal: args.journal,
     };
     offline::check(global, plan, out).await
 }

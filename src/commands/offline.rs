@@ -17,6 +17,8 @@ pub struct Outputs {
     pub results: Option<PathBuf>,
     pub emit_requests: Option<PathBuf>,
     pub json: bool,
+    /// The journal an import of these results would keep (`import --dry-run --journal`).
+    pub journal: Option<PathBuf>,
 }
 
 /// Runs the offline stage on a blocking thread: rayon does the work, the runtime stays free.
@@ -114,7 +116,7 @@ pub async fn finish(global: &GlobalArgs, json: bool, f: Finish) -> Result<Prepar
 pub async fn check(global: &GlobalArgs, plan: OfflinePlan, out: Outputs) -> Result<Exit, Error> {
     let results = settings::results(&plan.input, out.results.as_deref())?;
     settings::check_outputs(&plan.input, &[Some(&results), out.emit_requests.as_deref()])?;
-    let beside = super::journal::path(&results, None, &plan.input);
+    let beside = super::journal::path(&results, out.journal.as_deref(), &plan.input);
     crate::pipeline::journal::check_results_free(&results, &beside)?;
     let mode = plan.mode;
     let prepared = prepare(global, plan).await?;

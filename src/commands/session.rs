@@ -147,7 +147,7 @@ impl Session {
             }
             if signals.next().await.is_some() {
                 crate::say!(
-                    "leadsheet: quit at once; the results were not written (an import's journal keeps every outcome it had: `--resume` rebuilds them)"
+                    "leadsheet: quit at once; the results were not written (an import's journal keeps what it had written down: `import … --resume` settles the rest and rebuilds them)"
                 );
                 std::process::exit(130);
             }

@@ -16,6 +16,7 @@ pub async fn run(global: &GlobalArgs, args: ValidateArgs) -> Result<Exit, Error>
         results: args.output,
         emit_requests: args.emit_requests,
         json: args.json,
+        journal: None,
     };
     offline::check(global, plan, out).await
 }

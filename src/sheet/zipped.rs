@@ -13,6 +13,12 @@ use super::{Format, SheetError};
 /// More entries than any workbook has (a workbook of 1,000 sheets has about 2,000).
 const MAX_ENTRIES: usize = 100_000;
 
+/// Tables of texts a zip may hold (a workbook has one).
+const MAX_TABLES: usize = 4;
+
+/// How far into a table of texts its `sst` element must begin.
+const SST_HEAD: u64 = 1 << 20;
+
 /// What spreadsheet XML compresses to at most, about; far beyond it, a part is built to
 /// explode, and the message says so.
 const BOMB_RATIO: u64 = 200;
@@ -101,9 +107,6 @@ pub fn inspect(path: &Path, display: &str, limits: &Limits) -> Result<Format, Sh
             "a zip archive that holds no spreadsheet",
         ));
     };
-    if format == Format::Xlsx {
-        shared_strings(&mut archive, display, limits)?;
-    }
     if total > limits.max_unzipped {
         let (part, size, compressed) = biggest;
         let ratio = size / compressed.max(1);
@@ -130,6 +133,9 @@ pub fn inspect(path: &Path, display: &str, limits: &Limits) -> Result<Format, Sh
                 )
             ),
         });
+    }
+    if format == Format::Xlsx {
+        shared_strings(&mut archive, display, limits)?;
     }
     Ok(format)
 }
@@ -161,6 +167,16 @@ fn shared_strings<R: Read + std::io::Seek>(
                 .is_some_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
         })
         .collect();
+    // A workbook has one; a zip of many is built to make this check (or its reader) work.
+    if tables.len() > MAX_TABLES {
+        return Err(broken(
+            display,
+            format!(
+                "it holds {} tables of texts (sharedStrings.xml); a workbook has one",
+                tables.len()
+            ),
+        ));
+    }
     for i in tables {
         let entry = archive
             .by_index(i)
@@ -179,7 +195,16 @@ fn shared_strings<R: Read + std::io::Seek>(
             });
         }
         // The shortest entry, `<si/>`, takes 5 bytes.
-        if let Some(n) = announced_count(entry)
+        let Ok(announced) = announced_count(entry) else {
+            return Err(broken(
+                display,
+                format!(
+                    "its table of texts ({name}) does not begin with its `sst` element within {}: the file is damaged or built to mislead",
+                    show_size(SST_HEAD)
+                ),
+            ));
+        };
+        if let Some(n) = announced
             && n > size / 5 + 1
         {
             return Err(broken(
@@ -194,15 +219,22 @@ fn shared_strings<R: Read + std::io::Seek>(
     Ok(())
 }
 
-/// The `uniqueCount` of a table of texts' first `sst` element, read as an XML reader reads it
-/// (any quotes, spaces, prefix, comments before it). A table that is not XML up to there
-/// announces nothing here; its reader will say what is wrong with it.
-fn announced_count(entry: impl Read) -> Option<u64> {
-    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(entry));
+/// The `uniqueCount` of a table of texts' first `sst` element, read as the workbook reader
+/// reads it (its XML settings: any quotes, spaces, prefix, comments, even unmatched end tags
+/// before it), within the table's first [`SST_HEAD`] bytes (Excel's begins within a hundred).
+/// `Err` when no `sst` element begins there, or the XML breaks before it: the reader might
+/// still get to an announcement this check did not see.
+fn announced_count(entry: impl Read) -> Result<Option<u64>, ()> {
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(entry.take(SST_HEAD)));
+    let config = xml.config_mut();
+    config.check_end_names = false;
+    config.trim_text(false);
+    config.check_comments = false;
+    config.expand_empty_elements = true;
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        match xml.read_event_into(&mut buf).ok()? {
+        match xml.read_event_into(&mut buf).map_err(|_| ())? {
             quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)
                 if e.local_name().as_ref() == "sst" =>
             {
@@ -211,16 +243,18 @@ fn announced_count(entry: impl Read) -> Option<u64> {
                         let digits = attr.value.trim().trim_start_matches('+');
                         // Unparsable is no announcement to the reader either; too large for
                         // u64 is an announcement beyond any table.
-                        return if digits.bytes().all(|b| b.is_ascii_digit()) && !digits.is_empty() {
-                            Some(digits.parse::<u64>().unwrap_or(u64::MAX))
-                        } else {
-                            None
-                        };
+                        return Ok(
+                            if digits.bytes().all(|b| b.is_ascii_digit()) && !digits.is_empty() {
+                                Some(digits.parse::<u64>().unwrap_or(u64::MAX))
+                            } else {
+                                None
+                            },
+                        );
                     }
                 }
-                return None;
+                return Ok(None);
             }
-            quick_xml::events::Event::Eof => return None,
+            quick_xml::events::Event::Eof => return Err(()),
             _ => {}
         }
     }
@@ -282,6 +316,11 @@ mod tests {
                 "xl",
                 "<sst uniqueCount=\"99999999999999999999999\"><si/></sst>".to_string(),
             ),
+            // The workbook reader does not check end names; neither may this check.
+            (
+                "xl",
+                "<a></b><sst uniqueCount=\"4000000000\"><si/></sst>".to_string(),
+            ),
         ];
         for (folder, sst) in lies {
             let path = xlsx(dir.path(), folder, &sst);
@@ -294,6 +333,17 @@ mod tests {
                 &sst[..40.min(sst.len())]
             );
         }
+        // No `sst` where a table of texts begins: refused, since its reader might find one
+        // further on.
+        let padded = format!("<!--{}--><sst uniqueCount=\"1\"/>", " ".repeat(2 << 20));
+        let e = inspect(
+            &xlsx(dir.path(), "xl", &padded),
+            "t.xlsx",
+            &Limits::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("does not begin with its `sst` element"), "{e}");
         let honest = xlsx(
             dir.path(),
             "xl",
