@@ -306,6 +306,33 @@ async fn an_unfinished_journal_is_never_overwritten_and_a_changed_input_is_named
     assert_eq!(sb.stats().await["records"]["total"], 21);
 }
 
+/// `import INPUT --mode upsert -o OUT` with `extra` against `sb`, which must succeed; the
+/// results rows.
+async fn upsert(
+    sb: &Sandbox,
+    input: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> Vec<HashMap<String, String>> {
+    let mut args = s(&[
+        "import",
+        input.to_str().unwrap(),
+        "--mode",
+        "upsert",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    args.extend(s(extra));
+    let o = run(args, Some(sb.handle.base_url()), &sb.key).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    results_rows(out)
+}
+
 #[tokio::test]
 async fn upsert_by_partner_id_updates_only_what_differs() {
     let sb = sandbox(SandboxConfig::default()).await;
@@ -329,26 +356,7 @@ async fn upsert_by_partner_id_updates_only_what_differs() {
         .unwrap()
         .replace("Lead 2,", "Lead two,");
     std::fs::write(&input, text).unwrap();
-    let o = run(
-        s(&[
-            "import",
-            input.to_str().unwrap(),
-            "--mode",
-            "upsert",
-            "-o",
-            out.to_str().unwrap(),
-        ]),
-        Some(sb.handle.base_url()),
-        &sb.key,
-    )
-    .await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let rows = results_rows(&out);
+    let rows = upsert(&sb, &input, &out, &[]).await;
     let statuses: Vec<&str> = rows.iter().map(|r| r["Status"].as_str()).collect();
     assert_eq!(statuses, ["UNCHANGED", "UPDATED", "UNCHANGED"]);
     assert_eq!(sb.stats().await["records"]["total"], 3);
@@ -372,27 +380,7 @@ async fn upsert_by_partner_id_updates_only_what_differs() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&journal, cut).unwrap();
-    let o = run(
-        s(&[
-            "import",
-            input.to_str().unwrap(),
-            "--mode",
-            "upsert",
-            "-o",
-            out.to_str().unwrap(),
-            "--resume",
-        ]),
-        Some(sb.handle.base_url()),
-        &sb.key,
-    )
-    .await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let resumed = results_rows(&out);
+    let resumed = upsert(&sb, &input, &out, &["--resume"]).await;
     let statuses: Vec<&str> = resumed.iter().map(|r| r["Status"].as_str()).collect();
     assert_eq!(statuses, ["UNCHANGED", "UNCHANGED", "UNCHANGED"]);
     assert_eq!(&resumed[1]["dsLeadOpportunityId"], id);
@@ -491,26 +479,7 @@ async fn a_nightly_upsert_of_a_category_the_status_overrides_changes_nothing() {
     let out = dir.path().join("cat.results.xlsx");
     let mut statuses = Vec::new();
     for _ in 0..2 {
-        let o = run(
-            s(&[
-                "import",
-                input.to_str().unwrap(),
-                "--mode",
-                "upsert",
-                "-o",
-                out.to_str().unwrap(),
-            ]),
-            Some(sb.handle.base_url()),
-            &sb.key,
-        )
-        .await;
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let rows = results_rows(&out);
+        let rows = upsert(&sb, &input, &out, &[]).await;
         statuses.push(rows.iter().map(|r| r["Status"].clone()).collect::<Vec<_>>());
     }
     assert_eq!(
