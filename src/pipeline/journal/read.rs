@@ -125,7 +125,7 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
                 });
             }
             Err(_) => {
-                out.unreadable += usize::from(whole);
+                out.unreadable += 1;
                 continue;
             }
         };
