@@ -291,6 +291,16 @@ async fn an_unfinished_journal_is_never_overwritten_and_a_changed_input_is_named
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(results_rows(&out).len(), 21);
+    // The summary tells when the import first started, not only this run's start.
+    let first = std::fs::read_to_string(&journal).unwrap();
+    let first: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    let summary = sheet_text(&out, "Summary").join("\n");
+    let started = first["started"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("Import first started\t{started}"))
+            && summary.contains("Runs of this import\t2"),
+        "{first}\n{summary}"
+    );
     // A finished journal is replaced by the next import, with a note.
     let o = run(args(&[]), Some(sb.handle.base_url()), &sb.key).await;
     let err = String::from_utf8_lossy(&o.stderr);

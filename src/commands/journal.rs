@@ -156,6 +156,12 @@ pub fn describe(kept: Option<&Kept>, summary: &mut Summary) {
             Some("journal"),
             k.journal.path().display().to_string(),
         );
+        if let Some(r) = &k.resumed {
+            let first = r.first_started.clone().unwrap_or_default();
+            summary
+                .add("Import first started", Some("importStarted"), first)
+                .add("Runs of this import", Some("runs"), u64::from(r.runs) + 1);
+        }
     }
 }
 

@@ -24,6 +24,10 @@ pub enum Known {
 pub struct Recorded {
     /// The last run's header.
     pub header: Option<Header>,
+    /// When the import's first run started (its first header), and how many runs it had: a
+    /// resumed run's summary tells both, not only its own start.
+    pub first_started: Option<String>,
+    pub runs: u32,
     /// By key: the body's digest and what is known.
     leads: HashMap<String, (String, Known)>,
     /// The last run ended, and left nothing to resume.
@@ -136,6 +140,8 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
                 });
             }
             Event::Run(h) => {
+                out.first_started.get_or_insert_with(|| h.started.clone());
+                out.runs += 1;
                 out.header = Some(h);
                 out.complete = false;
             }
