@@ -314,6 +314,21 @@ async fn an_unfinished_journal_is_never_overwritten_and_a_changed_input_is_named
         "{rows:?}"
     );
     assert_eq!(sb.stats().await["records"]["total"], 21);
+    // A journal must be a file: a directory or a device (`/dev/zero` would be read forever) is
+    // refused before anything is sent.
+    let requests = sb.stats().await["requests"]["total"].clone();
+    for not_a_file in [dir.path().to_str().unwrap(), "/dev/zero"] {
+        let o = run(
+            args(&["--journal", not_a_file]),
+            Some(sb.handle.base_url()),
+            &sb.key,
+        )
+        .await;
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{err}");
+        assert!(err.contains("is not a regular file"), "{err}");
+    }
+    assert_eq!(sb.stats().await["requests"]["total"], requests);
 }
 
 /// `import INPUT --mode upsert -o OUT` with `extra` against `sb`, which must succeed; the

@@ -179,6 +179,8 @@ pub enum JournalError {
     },
     #[error("{} is not a leadsheet journal (or one of another version); delete it or choose another --journal", path.display())]
     NotAJournal { path: PathBuf },
+    #[error("the journal {} is not a regular file (a directory, a device or a pipe cannot hold it); choose a file with --journal", path.display())]
+    NotAFile { path: PathBuf },
     #[error(
         "{} holds an import that did not finish (started {started}: {settled} lead(s) settled, {uncertain} sent without an outcome); run the same command with --resume to continue it, or delete the journal to start over",
         path.display()
@@ -311,6 +313,7 @@ mod tests {
     use super::*;
     use crate::api::model::{LeadOpportunityWrite, LeadRequest};
     use crate::pipeline::outcome::Detail;
+    use read::MAX_LINE;
     use std::io::Write;
 
     fn lead(i: usize, plid: &str) -> SpooledLead {
@@ -444,6 +447,52 @@ mod tests {
         assert!(read(&path).unwrap().is_none());
         std::fs::write(&path, "{\"event\":\"run\",\"jour").unwrap();
         assert!(read(&path).unwrap().is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn damage_of_any_size_or_encoding_is_skipped_and_a_device_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.journal");
+        let j = Journal::start(&path, &header(), false).unwrap();
+        j.sent(&lead(0, "A")).await.unwrap();
+        j.finish("interrupted", false).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"\xff\xfe not text\n").unwrap();
+        f.write_all(&vec![b'x'; (MAX_LINE + 10) as usize]).unwrap();
+        f.write_all(b"\n").unwrap();
+        drop(f);
+        // A resumed run's header, read after the damage: the import's second run.
+        let later = Header {
+            started: "later".into(),
+            ..header()
+        };
+        let j = Journal::start(&path, &later, true).unwrap();
+        j.done(&lead(0, "A"), Status::Created, &Detail::default());
+        j.finish("completed", true).unwrap();
+        let r = read(&path).unwrap().unwrap();
+        assert_eq!(r.unreadable, 2);
+        assert!(matches!(
+            r.known(&lead(0, "A")),
+            Some(Known::Final(Status::Created, _))
+        ));
+        assert_eq!((r.first_started.as_deref(), r.runs), (Some("now"), 2));
+        assert_eq!(r.header.unwrap().started, "later");
+        // A file without line ends is not read whole to find its first line.
+        std::fs::write(&path, vec![b'{'; (MAX_LINE + 1) as usize]).unwrap();
+        assert!(matches!(read(&path), Err(JournalError::NotAJournal { .. })));
+        // Nor is a device read at all.
+        assert!(matches!(
+            read(dir.path()),
+            Err(JournalError::NotAFile { .. })
+        ));
+        #[cfg(unix)]
+        assert!(matches!(
+            read(Path::new("/dev/zero")),
+            Err(JournalError::NotAFile { .. })
+        ));
     }
 
     #[test]

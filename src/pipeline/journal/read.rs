@@ -3,7 +3,7 @@
 //! damaged whole line is counted and skipped.
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use super::{Event, FORMAT, Header, JournalError, digest, is_final, key};
@@ -70,12 +70,34 @@ impl Recorded {
     }
 }
 
+/// The longest line read: over twice the 32 MiB body limit of an answer, whose message a
+/// journal line may quote, so every line leadsheet writes fits, and a file that is not a
+/// journal (one without line ends) costs bounded memory.
+pub(super) const MAX_LINE: u64 = 64 << 20;
+
+/// A journal must be a regular file, which is read to its end and written durably: a device
+/// would be read forever (`/dev/zero`), refuse every write (`/dev/full`) or every fsync
+/// (`/dev/null`), and a pipe would block the reading.
+///
+/// # Errors
+/// [`JournalError::NotAFile`] for anything that exists and is not a regular file.
+fn check_kind(path: &Path) -> Result<(), JournalError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {}
+        _ => return Ok(()),
+    }
+    Err(JournalError::NotAFile {
+        path: path.to_path_buf(),
+    })
+}
+
 /// Reads a journal; `Ok(None)` when there is none.
 ///
 /// # Errors
 /// [`JournalError::Read`] when it cannot be read, [`JournalError::NotAJournal`] when its first
 /// line is not a journal header.
 pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
+    check_kind(path)?;
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -96,20 +118,34 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
     let mut out = Recorded::default();
     let mut reader = std::io::BufReader::new(file);
     let mut i = 0usize;
-    let mut line = String::new();
+    let rerr = |source| JournalError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut line = Vec::new();
     loop {
         line.clear();
-        let n = reader
-            .read_line(&mut line)
-            .map_err(|source| JournalError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let n = (&mut reader)
+            .take(MAX_LINE + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(rerr)?;
         if n == 0 {
             break;
         }
-        let whole = line.ends_with('\n');
+        let whole = line.ends_with(b"\n");
         i += 1;
+        // Longer than any line leadsheet writes: not a journal's first line, damage elsewhere
+        // (skipped to its end without holding it).
+        if !whole && n as u64 > MAX_LINE {
+            if i == 1 {
+                return Err(JournalError::NotAJournal {
+                    path: path.to_path_buf(),
+                });
+            }
+            reader.skip_until(b'\n').map_err(rerr)?;
+            out.unreadable += 1;
+            continue;
+        }
         // A crash while the first run was writing its header leaves an empty journal, or a
         // header cut short: nothing was sent yet, so there is nothing to resume.
         if i == 1 && !whole {
@@ -121,7 +157,7 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
         if !whole {
             break;
         }
-        let event = match serde_json::from_str::<Event>(line.trim_end()) {
+        let event = match serde_json::from_slice::<Event>(line.trim_ascii_end()) {
             Ok(e) => e,
             Err(_) if i == 1 => {
                 return Err(JournalError::NotAJournal {
