@@ -439,6 +439,22 @@ fn bad_input_gets_a_clear_message_and_exit_code() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is the input file"));
     assert_eq!(std::fs::read(&ok).unwrap(), before);
+    // A full disk: exit 1 and one line naming the file (not also the zip writer's complaint).
+    #[cfg(target_os = "linux")]
+    {
+        let out = leadsheet()
+            .arg("validate")
+            .arg(&ok)
+            .args(["-q", "-o", "/dev/full"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.trim().lines().count() == 1 && err.contains("cannot write /dev/full"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -150,7 +150,7 @@ fn report_xlsx(path: &Path, fetched: &Fetched, summary: &Summary) -> Result<(), 
     }
     errors_sheet(&mut book, &fetched.errors, &styles).map_err(x)?;
     xlsx::summary_sheet(&mut book, &summary.lines(), &styles).map_err(x)?;
-    book.save(path).map_err(x)
+    xlsx::save(&mut book, path).map_err(x)
 }
 
 fn errors_csv(path: &Path, errors: &[Unfetched]) -> Result<(), OutputError> {
@@ -294,5 +294,5 @@ fn layout_xlsx(
     }
     errors_sheet(&mut book, &fetched.errors, &styles).map_err(x)?;
     xlsx::summary_sheet(&mut book, &summary.lines(), &styles).map_err(x)?;
-    book.save(path).map_err(x)
+    xlsx::save(&mut book, path).map_err(x)
 }

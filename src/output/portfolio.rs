@@ -60,5 +60,5 @@ fn workbook(path: &Path, headers: &[String], items: &[Value]) -> Result<(), Xlsx
             xlsx::put(ws, (r + 1) as u32, c as u16, &cell, &styles)?;
         }
     }
-    book.save(path)
+    xlsx::save(&mut book, path)
 }

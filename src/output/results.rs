@@ -192,7 +192,7 @@ impl<'p> ResultsWriter<'p> {
                 let x = |e: XlsxError| OutputError::write(path, e);
                 problems_sheet(&mut book, problems_count, problems, &styles).map_err(x)?;
                 xlsx::summary_sheet(&mut book, &summary.lines(), &styles).map_err(x)?;
-                book.save(path).map_err(x)
+                xlsx::save(&mut book, path).map_err(x)
             }
         }
     }

@@ -172,6 +172,6 @@ impl Template {
                 .set_error_style(DataValidationErrorStyle::Warning);
             ws.add_data_validation(hr + 1, *col, hr + ROWS, *col, &dv)?;
         }
-        book.save(path)
+        xlsx::save(&mut book, path)
     }
 }

@@ -224,9 +224,64 @@ pub fn summary_sheet(
     Ok(())
 }
 
+/// Saves `book` at `path`. The first write that fails (a full disk) fails the save with its
+/// error, and the writes after it are dropped: the zip writer would otherwise finish the
+/// archive again as it is dropped and print that failure on stderr, beside the message that
+/// names the file.
+///
+/// # Errors
+/// The first I/O error, or rust_xlsxwriter's.
+pub fn save(book: &mut Workbook, path: &std::path::Path) -> Result<(), XlsxError> {
+    let mut out = FirstError {
+        file: std::fs::File::create(path)?,
+        failed: None,
+    };
+    let saved = book.save_to_writer(&mut out);
+    match out.failed {
+        Some(e) => Err(e.into()),
+        None => saved,
+    }
+}
+
+/// A writer that keeps its first error and ignores what is written after it.
+struct FirstError {
+    file: std::fs::File,
+    failed: Option<std::io::Error>,
+}
+
+impl std::io::Write for FirstError {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed.is_some() {
+            return Ok(buf.len());
+        }
+        self.file.write(buf).inspect_err(|e| {
+            self.failed = Some(std::io::Error::new(e.kind(), e.to_string()));
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        self.file.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_fails_the_save_once() {
+        let mut book = Workbook::new();
+        let ws = book.add_worksheet();
+        for r in 0..1000 {
+            ws.write_string(r, 0, format!("row {r}")).unwrap();
+        }
+        let e = save(&mut book, std::path::Path::new("/dev/full")).unwrap_err();
+        assert!(e.to_string().contains("No space left"), "{e}");
+    }
 
     #[test]
     fn long_texts_fit_a_cell() {
