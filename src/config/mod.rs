@@ -139,10 +139,30 @@ pub fn config_path(explicit: Option<&Path>) -> PathBuf {
     base.join("leadsheet").join("config.toml")
 }
 
+/// The largest config file read: a config is a few profiles, and a device (`/dev/zero`) or a
+/// wrong file is not read into memory to find out it is not one.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(file, MAX_CONFIG_BYTES + 1),
+        &mut text,
+    )?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} MiB, and a config file is a few profiles: is this the file you meant?",
+            MAX_CONFIG_BYTES >> 20
+        )));
+    }
+    Ok(text)
+}
+
 /// Loads the profile `name` (default `default`). A missing file is an empty config; a missing
 /// profile is an error only when it was asked for by name.
 pub fn load_profile(path: &Path, name: Option<&str>) -> Result<ProfileConfig, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_bounded(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && name.is_none() => {
             return Ok(ProfileConfig::default());
@@ -317,6 +337,24 @@ mod tests {
             "https://apigw-ppt.3ds.com"
         );
         assert!(check_base_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn a_file_too_big_to_be_a_config_is_not_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "#".repeat((MAX_CONFIG_BYTES + 1) as usize)).unwrap();
+        let e = load_profile(&path, None).unwrap_err();
+        let why = std::error::Error::source(&e).map(ToString::to_string);
+        assert!(
+            why.is_some_and(|w| w.contains("larger than 1 MiB")),
+            "{e:?}"
+        );
+        #[cfg(unix)]
+        assert!(matches!(
+            load_profile(Path::new("/dev/zero"), None),
+            Err(ConfigError::Read { .. })
+        ));
     }
 
     #[test]
