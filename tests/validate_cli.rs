@@ -294,6 +294,48 @@ fn json_summary_csv_results_and_stdin() {
     assert_eq!(rdr.records().count(), 10);
 }
 
+/// A pipe named as a path (`<(…)` is `/dev/fd/63`; here `/dev/stdin` on a pipe) is read whole,
+/// its first bytes included, and its results go to the current directory (a pipe has no
+/// beside); a device of zeros is refused at once, not copied without end.
+#[cfg(target_os = "linux")]
+#[test]
+fn pipes_and_devices_named_as_paths() {
+    let dir = scratch();
+    let input = std::fs::read(root().join("samples/create-one-row.xlsx")).unwrap();
+    let mut child = leadsheet()
+        .current_dir(dir.path())
+        .args(["validate", "/dev/stdin", "--mapping"])
+        .arg(root().join("templates/create-one-row.toml"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let rows = results_rows(&dir.path().join("stdin.results.xlsx"));
+    assert_eq!(rows.len(), 10, "{err}");
+    let started = std::time::Instant::now();
+    for (device, args) in [
+        ("/dev/zero", vec!["validate", "/dev/zero"]),
+        ("standard input", vec!["validate", "-"]),
+    ] {
+        let out = leadsheet()
+            .args(&args)
+            .arg("--mapping")
+            .arg(root().join("templates/create-one-row.toml"))
+            .stdin(std::fs::File::open("/dev/zero").unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(&format!("{device} is binary data")), "{err}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
 #[test]
 fn csv_results_make_formulas_inert() {
     let dir = scratch();

@@ -151,6 +151,8 @@ pub fn results(input: &str, output: Option<&Path>) -> Result<PathBuf, Error> {
 }
 
 /// `-o`, or `leads.xlsx` → `leads.results.xlsx` beside the input; stdin → `stdin.results.xlsx`.
+/// A pipe or a device (`<(…)` is `/dev/fd/63`) has no beside: its results go in the current
+/// directory.
 pub fn results_path(input: &str, output: Option<&Path>) -> PathBuf {
     if let Some(o) = output {
         return o.to_path_buf();
@@ -160,7 +162,11 @@ pub fn results_path(input: &str, output: Option<&Path>) -> PathBuf {
     }
     let p = Path::new(input);
     let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
-    p.with_file_name(format!("{stem}.results.xlsx"))
+    let name = format!("{stem}.results.xlsx");
+    if std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return PathBuf::from(name);
+    }
+    p.with_file_name(name)
 }
 
 /// How an import sends: `--concurrency`, the grace period after Ctrl-C, `--skip-unchanged`.
@@ -397,6 +403,11 @@ mod tests {
             PathBuf::from("dir/leads.results.xlsx")
         );
         assert_eq!(results_path("-", None), PathBuf::from("stdin.results.xlsx"));
+        #[cfg(unix)]
+        assert_eq!(
+            results_path("/dev/null", None),
+            PathBuf::from("null.results.xlsx")
+        );
         assert_eq!(
             results_path("leads.csv", Some(Path::new("out.csv"))),
             PathBuf::from("out.csv")

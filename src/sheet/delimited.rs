@@ -15,17 +15,6 @@ use super::encoding::{Decoding, decode_field, scan};
 use super::limits::{MAX_COLUMNS, show_size};
 use super::{Cell, Format, Raw, ReadOptions, RowNum, RowRouter, SheetError, SourceInfo, clip};
 
-/// Copies stdin to a temporary file so that it can be sniffed and read twice.
-pub fn spool_stdin() -> Result<tempfile::NamedTempFile, SheetError> {
-    let io = |source| SheetError::Io {
-        path: "-".into(),
-        source,
-    };
-    let mut file = crate::scratch::file("stdin", "").map_err(io)?;
-    std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(io)?;
-    Ok(file)
-}
-
 /// Excel's `sep=;` first line, which names the delimiter and is not a row.
 fn sep_line(sample: &str) -> Option<u8> {
     let first = sample.lines().next()?.trim_end_matches('\r');

@@ -126,6 +126,48 @@ fn looks_delimited(head: &[u8]) -> bool {
         .is_some_and(|l| l.contains([',', ';', '\t', '|']))
 }
 
+fn binary(display: &str) -> SheetError {
+    refused(
+        display,
+        "binary data (it holds zero bytes, which text never does)",
+        "check that this is the file you meant: leadsheet reads .xlsx, .xlsm, .xlsb, .xls, .ods and CSV",
+    )
+}
+
+/// Copies a stream (stdin, a pipe such as `<(…)`, a device) to a private file, so that it can
+/// be sniffed and read twice like a file; `suffix` (`.csv`) keeps the name's extension for the
+/// detection's ties. Its first bytes are judged before the rest is copied: binary data that is
+/// no workbook (`/dev/zero`, `/dev/urandom`) is refused at once, not spooled without end.
+///
+/// # Errors
+/// [`SheetError::NotASpreadsheet`] for binary data, [`SheetError::Io`] when it cannot be read
+/// or copied.
+pub fn spool(
+    mut from: impl Read,
+    display: &str,
+    suffix: &str,
+) -> Result<tempfile::NamedTempFile, SheetError> {
+    let io = |source| SheetError::Io {
+        path: display.to_string(),
+        source,
+    };
+    let mut file = crate::scratch::file("stdin", suffix).map_err(io)?;
+    let mut head = Vec::with_capacity(SNIFF);
+    (&mut from)
+        .take(SNIFF as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    let workbook = head.starts_with(b"PK") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    let text =
+        encoding_rs::Encoding::for_bom(&head).is_some() || utf16_without_bom(&head).is_some();
+    if !workbook && !text && head.contains(&0) {
+        return Err(binary(display));
+    }
+    std::io::Write::write_all(&mut file, &head).map_err(io)?;
+    std::io::copy(&mut from, &mut file).map_err(io)?;
+    Ok(file)
+}
+
 /// What `path` is, by its first bytes (a zip's entries, an OLE signature, markup, magic
 /// numbers, zero bytes), the extension breaking ties; `display` names it in messages.
 ///
@@ -160,11 +202,7 @@ pub fn detect_format(path: &Path, display: &str, limits: &Limits) -> Result<Dete
             .filter(|e| *e != encoding_rs::UTF_8)
             .map_or_else(|| utf16_without_bom(&head), |_| None);
         if utf16.is_none() && encoding_rs::Encoding::for_bom(&head).is_none() && head.contains(&0) {
-            return Err(refused(
-                display,
-                "binary data (it holds zero bytes, which text never does)",
-                "check that this is the file you meant: leadsheet reads .xlsx, .xlsm, .xlsb, .xls, .ods and CSV",
-            ));
+            return Err(binary(display));
         }
         if let Some(f) = named_as.filter(|f| *f != Format::Delimited)
             && utf16.is_none()

@@ -209,18 +209,33 @@ impl SourceInfo {
 /// [`SheetError`] when the file cannot be read or is not what its name or bytes say, when the
 /// sheet asked for does not exist, or when no header row is found.
 pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError> {
-    if input == "-" {
-        let spool = delimited::spool_stdin()?;
-        let path = spool.path().to_path_buf();
-        let mut sheet = open_path(&path, "-", options, None)?;
+    let path = Path::new(input);
+    // A stream (stdin, a pipe such as `<(…)`, a device) is read once: it is copied first, and
+    // read from the copy like a file (sniffing it in place would consume its first bytes).
+    let stream = input == "-" || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if stream {
+        let spool = if input == "-" {
+            detect::spool(std::io::stdin().lock(), "standard input", "")?
+        } else {
+            let io = |source| SheetError::Io {
+                path: input.to_string(),
+                source,
+            };
+            let suffix = path
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default();
+            detect::spool(std::fs::File::open(path).map_err(io)?, input, &suffix)?
+        };
+        let copy = spool.path().to_path_buf();
+        let mut sheet = open_path(&copy, input, options, None)?;
         sheet.spool = Some(Arc::new(spool));
         return Ok(sheet);
     }
     // The results are written from a second pass over the input: read a private copy, so that
     // saving the file in Excel during an import, or moving it, cannot misplace or lose them.
-    let path = Path::new(input);
     if !path.is_file() {
-        // Missing (the reader says so), or a pipe that can be read only once anyway.
+        // Missing, or a directory: the reader says so.
         return open_path(path, input, options, None);
     }
     let detected = detect_format(path, input, &options.limits)?;
