@@ -13,12 +13,15 @@ use serde_json::Value;
 
 use crate::util::*;
 
-/// Starts the binary with `args` against `base`, without waiting.
-fn spawn(args: &[String], base: &str, key: &str) -> Child {
+/// Starts the binary with `args` against `base`, without waiting. Its scratch files go in
+/// `tmp`: a killed run cannot remove them, and they would stay in the machine's temporary
+/// directory for the next runs' sweep.
+fn spawn(args: &[String], base: &str, key: &str, tmp: &Path) -> Child {
     leadsheet()
         .args(args)
         .args(["--base-url", base])
         .env("LEADSHEET_API_KEY", key)
+        .env("TMPDIR", tmp)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -94,7 +97,7 @@ async fn an_import_killed_five_times_resumes_to_exactly_once() {
     };
     let mut created_before_each_kill = Vec::new();
     for round in 0..5 {
-        let mut child = spawn(&args(round > 0), &base, &sb.key);
+        let mut child = spawn(&args(round > 0), &base, &sb.key, dir.path());
         tokio::time::sleep(Duration::from_millis(rng.u64(300..1000))).await;
         // SIGKILL: no handler runs, nothing is flushed but what the journal already made durable.
         let _ = child.kill();
