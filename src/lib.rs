@@ -23,6 +23,7 @@ mod config;
 mod durable;
 mod error;
 mod export;
+mod files;
 mod mapping;
 mod output;
 mod pipeline;

@@ -11,6 +11,7 @@ use crate::util::root;
 /// Top-level modules and their layer: a module may use only modules of lower layers.
 const LAYERS: &[(&str, u32)] = &[
     ("scratch", 0),
+    ("files", 0),
     ("terminal", 1),
     ("sheet", 1),
     ("config", 1),

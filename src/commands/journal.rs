@@ -19,12 +19,8 @@ pub fn path(results: &Path, journal: Option<&Path>, input: &str) -> PathBuf {
     if let Some(j) = journal {
         return j.to_path_buf();
     }
-    if std::fs::metadata(results).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        let stem = Path::new(input)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .filter(|s| *s != "-")
-            .unwrap_or("stdin");
+    if crate::files::is_stream(results) {
+        let stem = crate::files::stream_stem(Path::new(input));
         return PathBuf::from(format!("{stem}.results.journal"));
     }
     results.with_extension("journal")
@@ -157,9 +153,12 @@ pub fn describe(kept: Option<&Kept>, summary: &mut Summary) {
             k.journal.path().display().to_string(),
         );
         if let Some(r) = &k.resumed {
-            let first = r.first_started.clone().unwrap_or_default();
             summary
-                .add("Import first started", Some("importStarted"), first)
+                .add(
+                    "Import first started",
+                    Some("importStarted"),
+                    r.first_started.as_str(),
+                )
                 .add("Runs of this import", Some("runs"), u64::from(r.runs) + 1);
         }
     }

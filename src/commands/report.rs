@@ -49,7 +49,7 @@ pub fn offline(command: &'static str, p: &Prepared, mode: Mode) -> Summary {
         .add("Mapping file", None, p.mapping_path.display().to_string())
         .add("API version", None, p.resolved.version.as_str())
         .add("Mode", None, mode.as_str())
-        .add("Started", None, stamp(p.started))
+        .add("Started", Some("started"), stamp(p.started))
         .add("Finished", None, stamp(Utc::now()))
         .add("Data rows", Some("dataRows"), p.data_rows)
         .add("Blank rows skipped", Some("blankRows"), p.blank_rows)

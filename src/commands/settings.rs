@@ -151,22 +151,19 @@ pub fn results(input: &str, output: Option<&Path>) -> Result<PathBuf, Error> {
 }
 
 /// `-o`, or `leads.xlsx` → `leads.results.xlsx` beside the input; stdin → `stdin.results.xlsx`.
-/// A pipe or a device (`<(…)` is `/dev/fd/63`) has no beside: its results go in the current
-/// directory.
+/// A stream has no beside: its results go in the current directory, named after a named pipe
+/// (`leads` → `leads.results.xlsx`), else `stdin.results.xlsx` (`<(…)` is `/dev/fd/63`, whose
+/// number says nothing).
 pub fn results_path(input: &str, output: Option<&Path>) -> PathBuf {
     if let Some(o) = output {
         return o.to_path_buf();
     }
-    if input == "-" {
-        return PathBuf::from("stdin.results.xlsx");
-    }
     let p = Path::new(input);
-    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
-    let name = format!("{stem}.results.xlsx");
-    if std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return PathBuf::from(name);
+    if input == "-" || crate::files::is_stream(p) {
+        return PathBuf::from(format!("{}.results.xlsx", crate::files::stream_stem(p)));
     }
-    p.with_file_name(name)
+    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
+    p.with_file_name(format!("{stem}.results.xlsx"))
 }
 
 /// How an import sends: `--concurrency`, the grace period after Ctrl-C, `--skip-unchanged`.
@@ -404,10 +401,17 @@ mod tests {
         );
         assert_eq!(results_path("-", None), PathBuf::from("stdin.results.xlsx"));
         #[cfg(unix)]
-        assert_eq!(
-            results_path("/dev/null", None),
-            PathBuf::from("null.results.xlsx")
-        );
+        for (stream, results) in [
+            ("/dev/fd/63", "stdin.results.xlsx"),
+            ("/dev/stdin", "stdin.results.xlsx"),
+            ("/proc/self/fd/0", "stdin.results.xlsx"),
+        ] {
+            assert_eq!(
+                results_path(stream, None),
+                PathBuf::from(results),
+                "{stream}"
+            );
+        }
         assert_eq!(
             results_path("leads.csv", Some(Path::new("out.csv"))),
             PathBuf::from("out.csv")

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::files::Small;
+
 /// The 3DS environments of REFERENCE.md §1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -92,6 +94,10 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the config file {path} is larger than {max_mib} MiB, and a config file is a few profiles: is this the file you meant?"
+    )]
+    TooLarge { path: PathBuf, max_mib: u64 },
     #[error("the config file {path} is not valid: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("profile `{name}` is not in {path}; its profiles are: {available}")]
@@ -143,27 +149,17 @@ pub fn config_path(explicit: Option<&Path>) -> PathBuf {
 /// wrong file is not read into memory to find out it is not one.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-fn read_bounded(path: &Path) -> std::io::Result<String> {
-    let file = std::fs::File::open(path)?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut std::io::Read::take(file, MAX_CONFIG_BYTES + 1),
-        &mut text,
-    )?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(std::io::Error::other(format!(
-            "it is larger than {} MiB, and a config file is a few profiles: is this the file you meant?",
-            MAX_CONFIG_BYTES >> 20
-        )));
-    }
-    Ok(text)
-}
-
 /// Loads the profile `name` (default `default`). A missing file is an empty config; a missing
 /// profile is an error only when it was asked for by name.
 pub fn load_profile(path: &Path, name: Option<&str>) -> Result<ProfileConfig, ConfigError> {
-    let text = match read_bounded(path) {
-        Ok(t) => t,
+    let text = match crate::files::read_small(path, MAX_CONFIG_BYTES) {
+        Ok(Small::Text(t)) => t,
+        Ok(Small::TooLarge) => {
+            return Err(ConfigError::TooLarge {
+                path: path.to_path_buf(),
+                max_mib: MAX_CONFIG_BYTES >> 20,
+            });
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && name.is_none() => {
             return Ok(ProfileConfig::default());
         }
@@ -345,15 +341,11 @@ mod tests {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "#".repeat((MAX_CONFIG_BYTES + 1) as usize)).unwrap();
         let e = load_profile(&path, None).unwrap_err();
-        let why = std::error::Error::source(&e).map(ToString::to_string);
-        assert!(
-            why.is_some_and(|w| w.contains("larger than 1 MiB")),
-            "{e:?}"
-        );
+        assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
         #[cfg(unix)]
         assert!(matches!(
             load_profile(Path::new("/dev/zero"), None),
-            Err(ConfigError::Read { .. })
+            Err(ConfigError::TooLarge { .. })
         ));
     }
 

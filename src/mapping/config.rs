@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::api::contract::{ApiVersion, FieldPath, Section};
+use crate::files::Small;
 
 /// What an import does with each lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, serde::Serialize)]
@@ -349,25 +350,18 @@ impl MappingConfig {
             path: path.to_path_buf(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(read)?;
         // A mapping is a few kilobytes (a value map of thousands of entries, a few hundred):
         // a bigger file is not one, and is not read into memory to find that out.
-        let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut std::io::Read::take(file, MAX_MAPPING_BYTES + 1),
-            &mut text,
-        )
-        .map_err(read)?;
-        if text.len() as u64 > MAX_MAPPING_BYTES {
-            return Err(MappingError::Invalid {
+        match crate::files::read_small(path, MAX_MAPPING_BYTES).map_err(read)? {
+            Small::Text(text) => Self::parse(&text, path),
+            Small::TooLarge => Err(MappingError::Invalid {
                 path: path.to_path_buf(),
                 message: format!(
                     "the file is larger than {} MiB; a mapping is a few kilobytes: is this the mapping you meant?",
                     MAX_MAPPING_BYTES >> 20
                 ),
-            });
+            }),
         }
-        Self::parse(&text, path)
     }
 
     /// Parses a mapping; `path` names it in messages.

@@ -126,7 +126,7 @@ pub fn atomic<T>(
 ) -> Result<T, OutputError> {
     // A device or a pipe (`-o /dev/stdout`) is written as it is: it has no earlier content to
     // keep, and nothing can be renamed onto it.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+    if crate::files::is_stream(path) {
         return write(path);
     }
     let name = path

@@ -255,7 +255,10 @@ impl std::io::Write for FirstError {
             return Ok(buf.len());
         }
         self.file.write(buf).inspect_err(|e| {
-            self.failed = Some(std::io::Error::new(e.kind(), e.to_string()));
+            // An interrupted write is tried again by its caller: not a failure.
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                self.failed = Some(std::io::Error::new(e.kind(), e.to_string()));
+            }
         })
     }
 

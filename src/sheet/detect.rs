@@ -26,7 +26,7 @@ pub struct Detected {
 }
 
 /// How many bytes are looked at to tell what a text file is.
-const SNIFF: usize = 8 * 1024;
+pub(super) const SNIFF: usize = 8 * 1024;
 
 fn by_extension(path: &Path) -> Option<Format> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
@@ -126,46 +126,92 @@ fn looks_delimited(head: &[u8]) -> bool {
         .is_some_and(|l| l.contains([',', ';', '\t', '|']))
 }
 
-fn binary(display: &str) -> SheetError {
-    refused(
-        display,
-        "binary data (it holds zero bytes, which text never does)",
-        "check that this is the file you meant: leadsheet reads .xlsx, .xlsm, .xlsb, .xls, .ods and CSV",
-    )
+/// What a file's first bytes say it is, before anything reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Head {
+    /// A zip: XLSX, XLSB, ODS, or something else its entries tell.
+    Zip,
+    /// An OLE compound file: XLS, unless it holds no workbook (a .doc, an .msg).
+    Ole,
+    /// Text, UTF-16 without a byte-order mark when `Some`.
+    Text(Option<&'static encoding_rs::Encoding>),
 }
 
-/// Copies a stream (stdin, a pipe such as `<(…)`, a device) to a private file, so that it can
-/// be sniffed and read twice like a file; `suffix` (`.csv`) keeps the name's extension for the
-/// detection's ties. Its first bytes are judged before the rest is copied: binary data that is
-/// no workbook (`/dev/zero`, `/dev/urandom`) is refused at once, not spooled without end.
+/// Judges a file's first bytes (`SNIFF` of them, or all it has): the container it is, or its
+/// refusal for what it is instead (a PDF, a web page, binary data). One judge for files and
+/// for streams (`stream.rs`), which are judged before they are copied.
 ///
 /// # Errors
-/// [`SheetError::NotASpreadsheet`] for binary data, [`SheetError::Io`] when it cannot be read
-/// or copied.
-pub fn spool(
-    mut from: impl Read,
-    display: &str,
-    suffix: &str,
-) -> Result<tempfile::NamedTempFile, SheetError> {
-    let io = |source| SheetError::Io {
-        path: display.to_string(),
-        source,
-    };
-    let mut file = crate::scratch::file("stdin", suffix).map_err(io)?;
-    let mut head = Vec::with_capacity(SNIFF);
-    (&mut from)
-        .take(SNIFF as u64)
-        .read_to_end(&mut head)
-        .map_err(io)?;
-    let workbook = head.starts_with(b"PK") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-    let text =
-        encoding_rs::Encoding::for_bom(&head).is_some() || utf16_without_bom(&head).is_some();
-    if !workbook && !text && head.contains(&0) {
-        return Err(binary(display));
+/// [`SheetError::NotASpreadsheet`] naming what the bytes are, and the way out.
+pub(super) fn judge_head(head: &[u8], display: &str) -> Result<Head, SheetError> {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return Ok(Head::Zip);
     }
-    std::io::Write::write_all(&mut file, &head).map_err(io)?;
-    std::io::copy(&mut from, &mut file).map_err(io)?;
-    Ok(file)
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Ok(Head::Ole);
+    }
+    if let Some(what) = foreign_binary(head) {
+        return Err(refused(display, what, NOT_A_TABLE));
+    }
+    if let Some(what) = markup(head) {
+        return Err(refused(display, what, SAVE_AS_XLSX));
+    }
+    let bom = encoding_rs::Encoding::for_bom(head);
+    let utf16 = bom
+        .map(|(e, _)| e)
+        .filter(|e| *e != encoding_rs::UTF_8)
+        .map_or_else(|| utf16_without_bom(head), |_| None);
+    if utf16.is_none() && bom.is_none() && head.contains(&0) {
+        return Err(refused(
+            display,
+            "binary data (it holds zero bytes, which text never does)",
+            "check that this is the file you meant: leadsheet reads .xlsx, .xlsm, .xlsb, .xls, .ods and CSV",
+        ));
+    }
+    Ok(Head::Text(utf16))
+}
+
+/// A file whose first bytes are text: CSV, unless its name says a workbook and its first line
+/// is no table (a damaged workbook, not a CSV misnamed).
+fn text(
+    head: &[u8],
+    named_as: Option<Format>,
+    utf16: Option<&'static encoding_rs::Encoding>,
+    display: &str,
+) -> Result<Detected, SheetError> {
+    if let Some(f) = named_as.filter(|f| *f != Format::Delimited)
+        && utf16.is_none()
+        && !looks_delimited(head)
+    {
+        return Err(SheetError::Broken {
+            path: display.to_string(),
+            format: f.name(),
+            message: format!(
+                "its bytes are neither an {} workbook nor a table of text (damaged, or not the file meant?)",
+                f.name()
+            ),
+        });
+    }
+    let note = match named_as {
+        Some(f) if f != Format::Delimited => Some(format!(
+            "it is a text (CSV) file, not an {} workbook as its name says; it is read as CSV",
+            f.name()
+        )),
+        _ => None,
+    }
+    .or_else(|| {
+        utf16.map(|e| {
+            format!(
+                "it has no byte-order mark, but its bytes are {} text; it is read as such",
+                e.name()
+            )
+        })
+    });
+    Ok(Detected {
+        format: Format::Delimited,
+        note,
+        utf16,
+    })
 }
 
 /// What `path` is, by its first bytes (a zip's entries, an OLE signature, markup, magic
@@ -186,57 +232,12 @@ pub fn detect_format(path: &Path, display: &str, limits: &Limits) -> Result<Dete
         .and_then(|f| f.take(SNIFF as u64).read_to_end(&mut head))
         .map_err(io)?;
     let named_as = by_extension(path);
-    let found = if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        zipped::inspect(path, display, limits)?
-    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
-        // An OLE compound file: XLS, unless it holds no workbook (a .doc, an .msg): the XLS
-        // reader says so, and its error is turned into words there.
-        Format::Xls
-    } else if let Some(what) = foreign_binary(&head) {
-        return Err(refused(display, what, NOT_A_TABLE));
-    } else if let Some(what) = markup(&head) {
-        return Err(refused(display, what, SAVE_AS_XLSX));
-    } else {
-        let utf16 = encoding_rs::Encoding::for_bom(&head)
-            .map(|(e, _)| e)
-            .filter(|e| *e != encoding_rs::UTF_8)
-            .map_or_else(|| utf16_without_bom(&head), |_| None);
-        if utf16.is_none() && encoding_rs::Encoding::for_bom(&head).is_none() && head.contains(&0) {
-            return Err(binary(display));
-        }
-        if let Some(f) = named_as.filter(|f| *f != Format::Delimited)
-            && utf16.is_none()
-            && !looks_delimited(&head)
-        {
-            return Err(SheetError::Broken {
-                path: display.to_string(),
-                format: f.name(),
-                message: format!(
-                    "its bytes are neither an {} workbook nor a table of text (damaged, or not the file meant?)",
-                    f.name()
-                ),
-            });
-        }
-        let note = match named_as {
-            Some(f) if f != Format::Delimited => Some(format!(
-                "it is a text (CSV) file, not an {} workbook as its name says; it is read as CSV",
-                f.name()
-            )),
-            _ => None,
-        }
-        .or_else(|| {
-            utf16.map(|e| {
-                format!(
-                    "it has no byte-order mark, but its bytes are {} text; it is read as such",
-                    e.name()
-                )
-            })
-        });
-        return Ok(Detected {
-            format: Format::Delimited,
-            note,
-            utf16,
-        });
+    let found = match judge_head(&head, display)? {
+        Head::Zip => zipped::inspect(path, display, limits)?,
+        // The XLS reader says so when it holds no workbook, and its error is turned into
+        // words there.
+        Head::Ole => Format::Xls,
+        Head::Text(utf16) => return text(&head, named_as, utf16, display),
     };
     let note = match named_as {
         Some(f) if f != found => Some(format!(

@@ -15,6 +15,7 @@ mod feed;
 mod header;
 pub mod limits;
 mod ods_size;
+mod stream;
 pub mod workbook;
 mod xls_size;
 mod zipped;
@@ -210,23 +211,9 @@ impl SourceInfo {
 /// sheet asked for does not exist, or when no header row is found.
 pub fn open(input: &str, options: &ReadOptions) -> Result<OpenSheet, SheetError> {
     let path = Path::new(input);
-    // A stream (stdin, a pipe such as `<(…)`, a device) is read once: it is copied first, and
-    // read from the copy like a file (sniffing it in place would consume its first bytes).
-    let stream = input == "-" || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-    if stream {
-        let spool = if input == "-" {
-            detect::spool(std::io::stdin().lock(), "standard input", "")?
-        } else {
-            let io = |source| SheetError::Io {
-                path: input.to_string(),
-                source,
-            };
-            let suffix = path
-                .extension()
-                .map(|e| format!(".{}", e.to_string_lossy()))
-                .unwrap_or_default();
-            detect::spool(std::fs::File::open(path).map_err(io)?, input, &suffix)?
-        };
+    // A stream (stdin, a pipe such as `<(…)`, a device) is read once: from a copy.
+    if input == "-" || crate::files::is_stream(path) {
+        let spool = stream::spool(input)?;
         let copy = spool.path().to_path_buf();
         let mut sheet = open_path(&copy, input, options, None)?;
         sheet.spool = Some(Arc::new(spool));

@@ -26,7 +26,7 @@ pub struct Recorded {
     pub header: Option<Header>,
     /// When the import's first run started (its first header), and how many runs it had: a
     /// resumed run's summary tells both, not only its own start.
-    pub first_started: Option<String>,
+    pub first_started: String,
     pub runs: u32,
     /// By key: the body's digest and what is known.
     leads: HashMap<String, (String, Known)>,
@@ -73,7 +73,7 @@ impl Recorded {
 /// The longest line read: over twice the 32 MiB body limit of an answer, whose message a
 /// journal line may quote, so every line leadsheet writes fits, and a file that is not a
 /// journal (one without line ends) costs bounded memory.
-pub(super) const MAX_LINE: u64 = 64 << 20;
+const MAX_LINE: u64 = 64 << 20;
 
 /// A journal must be a regular file, which is read to its end and written durably: a device
 /// would be read forever (`/dev/zero`), refuse every write (`/dev/full`) or every fsync
@@ -97,6 +97,11 @@ fn check_kind(path: &Path) -> Result<(), JournalError> {
 /// [`JournalError::Read`] when it cannot be read, [`JournalError::NotAJournal`] when its first
 /// line is not a journal header.
 pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
+    read_within(path, MAX_LINE)
+}
+
+/// [`read`], with lines of at most `max_line` bytes.
+pub(super) fn read_within(path: &Path, max_line: u64) -> Result<Option<Recorded>, JournalError> {
     check_kind(path)?;
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -126,7 +131,7 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
     loop {
         line.clear();
         let n = (&mut reader)
-            .take(MAX_LINE + 1)
+            .take(max_line + 1)
             .read_until(b'\n', &mut line)
             .map_err(rerr)?;
         if n == 0 {
@@ -136,7 +141,7 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
         i += 1;
         // Longer than any line leadsheet writes: not a journal's first line, damage elsewhere
         // (skipped to its end without holding it).
-        if !whole && n as u64 > MAX_LINE {
+        if !whole && n as u64 > max_line {
             if i == 1 {
                 return Err(JournalError::NotAJournal {
                     path: path.to_path_buf(),
@@ -176,7 +181,9 @@ pub fn read(path: &Path) -> Result<Option<Recorded>, JournalError> {
                 });
             }
             Event::Run(h) => {
-                out.first_started.get_or_insert_with(|| h.started.clone());
+                if out.runs == 0 {
+                    out.first_started.clone_from(&h.started);
+                }
                 out.runs += 1;
                 out.header = Some(h);
                 out.complete = false;
