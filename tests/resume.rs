@@ -320,7 +320,10 @@ async fn an_unfinished_journal_is_never_overwritten_and_a_changed_input_is_named
     // A journal must be a file: a directory or a device (`/dev/zero` would be read forever) is
     // refused before anything is sent.
     let requests = sb.stats().await["requests"]["total"].clone();
-    for not_a_file in [dir.path().to_str().unwrap(), "/dev/zero"] {
+    for (not_a_file, says) in [
+        (dir.path().to_str().unwrap(), "is a directory"),
+        ("/dev/zero", "is not a regular file"),
+    ] {
         let o = run(
             args(&["--journal", not_a_file]),
             Some(sb.handle.base_url()),
@@ -329,7 +332,7 @@ async fn an_unfinished_journal_is_never_overwritten_and_a_changed_input_is_named
         .await;
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(3), "{err}");
-        assert!(err.contains("is not a regular file"), "{err}");
+        assert!(err.contains(says), "{err}");
     }
     assert_eq!(sb.stats().await["requests"]["total"], requests);
 }

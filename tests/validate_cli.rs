@@ -910,3 +910,80 @@ fn reading_flags_quiet_and_verbose() {
     assert!(err.contains(" INFO reading"), "{err}");
     assert!(!err.contains('\u{1b}'), "no colour codes in a file: {err}");
 }
+
+/// No output overwrites an input or another output, and none is found unwritable only after
+/// the work: each is refused at once, with exit code 3 and both names.
+#[test]
+fn outputs_never_overwrite_inputs_or_each_other() {
+    let dir = scratch();
+    let d = dir.path();
+    let mapping = d.join("m.toml");
+    std::fs::copy(root().join("templates/create-one-row.toml"), &mapping).unwrap();
+    let input = root().join("samples/create-one-row.csv");
+    let read_only = d.join("ro.xlsx");
+    std::fs::write(&read_only, "kept").unwrap();
+    let mut perms = std::fs::metadata(&read_only).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&read_only, perms).unwrap();
+    let p = |name: &str| d.join(name).to_string_lossy().into_owned();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            s(&["-o", &p("m.toml")]),
+            "leadsheet writes the results as .xlsx or .csv",
+        ),
+        (
+            s(&["-o", &p("r.journal")]),
+            "leadsheet writes the results as .xlsx or .csv",
+        ),
+        (
+            s(&["-o", &p("r.xlsx"), "--emit-requests", &p("r.xlsx")]),
+            "-o and --emit-requests are the same file",
+        ),
+        (
+            s(&["-o", &p("r.xlsx"), "--emit-requests", &p("m.toml")]),
+            "is the mapping",
+        ),
+        (
+            s(&["-o", &p("r.xlsx"), "--emit-requests", &p("r.xlsx.txt")]),
+            "--emit-requests as .jsonl",
+        ),
+        (s(&["-o", &p("missing/r.xlsx")]), "does not exist"),
+        (s(&["-o", &p("")]), "is a directory"),
+        (s(&["-o", &read_only.to_string_lossy()]), "is read-only"),
+    ];
+    for (extra, says) in cases {
+        let out = leadsheet()
+            .arg("validate")
+            .arg(&input)
+            .arg("--mapping")
+            .arg(&mapping)
+            .args(&extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{extra:?}: {err}");
+        assert!(err.contains(says), "{extra:?}: {err}");
+    }
+    // The import's journal is an output too: results over it would leave nothing to resume.
+    let out = leadsheet()
+        .arg("import")
+        .arg(&input)
+        .arg("--mapping")
+        .arg(&mapping)
+        .args(["--base-url", "http://127.0.0.1:9", "-o", &p("r.xlsx")])
+        .args(["--journal", &p("r.xlsx")])
+        .env("LEADSHEET_API_KEY", "k")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("-o and the journal are the same file"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&read_only).unwrap(), "kept");
+    assert_eq!(
+        std::fs::read(&mapping).unwrap(),
+        std::fs::read(root().join("templates/create-one-row.toml")).unwrap()
+    );
+}

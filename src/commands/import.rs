@@ -3,7 +3,7 @@
 //! SIGTERM, SIGHUP) stops sending, lets the requests in flight finish for a few seconds, and
 //! still writes the results; `--resume` continues a run that was interrupted or killed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::offline::{self, Finish, Outputs};
 use super::session::{GRACE, Session};
@@ -65,16 +65,23 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Error> {
     finish(global, args.json, prepared, summary, results, ended).await
 }
 
-/// The results workbook and the journal, refused where one would overwrite the input.
+/// The results workbook and the journal, refused where one would overwrite the input, the
+/// mapping or each other.
 fn paths(args: &ImportArgs) -> Result<(PathBuf, PathBuf), Error> {
     let results = settings::results(&args.input.input, args.output.as_deref())?;
     let journal_path = journal::path(&results, args.journal.as_deref(), &args.input.input);
-    let outputs = [
-        Some(results.as_path()),
-        args.emit_requests.as_deref(),
-        Some(&journal_path),
-    ];
-    settings::check_outputs(&args.input.input, &outputs)?;
+    settings::check_paths(
+        &[
+            ("the input file", Some(Path::new(&args.input.input))),
+            ("the mapping", args.input.mapping.as_deref()),
+        ],
+        &[
+            ("-o", Some(&results)),
+            ("--emit-requests", args.emit_requests.as_deref()),
+            ("the journal", Some(&journal_path)),
+        ],
+    )?;
+    settings::requests_format(args.emit_requests.as_deref())?;
     Ok((results, journal_path))
 }
 

@@ -2,7 +2,7 @@
 //! check every row off the async runtime's threads, write the emitted requests and the results
 //! workbook, and say how it went. Not a command of its own: two commands share it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::GlobalArgs;
 use crate::output::results::{write_requests, write_results, write_results_somewhere};
@@ -115,7 +115,17 @@ pub async fn finish(global: &GlobalArgs, json: bool, f: Finish) -> Result<Prepar
 /// file that cannot be written.
 pub async fn check(global: &GlobalArgs, plan: OfflinePlan, out: Outputs) -> Result<Exit, Error> {
     let results = settings::results(&plan.input, out.results.as_deref())?;
-    settings::check_outputs(&plan.input, &[Some(&results), out.emit_requests.as_deref()])?;
+    settings::check_paths(
+        &[
+            ("the input file", Some(Path::new(&plan.input))),
+            ("the mapping", Some(plan.mapping_path.as_path())),
+        ],
+        &[
+            ("-o", Some(&results)),
+            ("--emit-requests", out.emit_requests.as_deref()),
+        ],
+    )?;
+    settings::requests_format(out.emit_requests.as_deref())?;
     let beside = super::journal::path(&results, out.journal.as_deref(), &plan.input);
     crate::pipeline::journal::check_results_free(&results, &beside)?;
     let mode = plan.mode;

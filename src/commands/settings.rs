@@ -176,24 +176,105 @@ pub fn submit(args: &ImportArgs, mode: Mode, grace: Duration) -> SubmitSettings 
     }
 }
 
-/// Refuses an output path that is the input file: the results would overwrite the data.
+/// Refuses, before any work, outputs that would destroy something or cannot be written: an
+/// output that is one of the `inputs` (the input, the mapping, an ids file), two outputs on one
+/// path (the results over the journal, whose loss would break `--resume`), an output that is a
+/// directory, in a directory that does not exist, or a read-only file (its owner protected
+/// it). Each comes with the words that name it (`-o`, "the mapping"). Streams (`-`,
+/// `/dev/stdout`) are written as they are and not compared.
 ///
 /// # Errors
-/// [`Error::Usage`] naming the path.
-pub fn check_outputs(input: &str, outputs: &[Option<&Path>]) -> Result<(), Error> {
-    if input == "-" {
+/// [`Error::Usage`] naming the paths.
+pub fn check_paths(
+    inputs: &[(&str, Option<&Path>)],
+    outputs: &[(&str, Option<&Path>)],
+) -> Result<(), Error> {
+    let files = |list: &[(&str, Option<&Path>)]| -> Vec<(String, Option<PathBuf>, PathBuf)> {
+        list.iter()
+            .filter_map(|&(what, p)| {
+                let p = p?;
+                if p.as_os_str() == "-" || crate::files::is_stream(p) {
+                    return None;
+                }
+                Some((what.to_string(), identity(p), p.to_path_buf()))
+            })
+            .collect()
+    };
+    // An input file that does not exist is its reader's to report, with its own words and
+    // exit code (the first of `inputs` is the file read).
+    if let Some((_, Some(p))) = inputs.first()
+        && p.as_os_str() != "-"
+        && !p.exists()
+    {
         return Ok(());
     }
-    let Ok(input_path) = std::fs::canonicalize(input) else {
-        return Ok(());
-    };
-    for out in outputs.iter().flatten() {
-        if std::fs::canonicalize(out).is_ok_and(|o| o == input_path) {
+    let (ins, outs) = (files(inputs), files(outputs));
+    for (i, (what, id, path)) in outs.iter().enumerate() {
+        writable(what, path)?;
+        if id.is_none() {
+            continue;
+        }
+        if let Some((input, _, _)) = ins.iter().find(|(_, i, _)| i == id) {
             return Err(Error::usage(format!(
-                "{} is the input file: writing there would overwrite the data; choose another -o / --emit-requests path",
-                out.display()
+                "{what} {} is {input}: writing there would overwrite it; choose another path",
+                path.display()
             )));
         }
+        if let Some((other, _, _)) = outs[..i].iter().find(|(_, o, _)| o == id) {
+            return Err(Error::usage(format!(
+                "{other} and {what} are the same file, {}: one would overwrite the other; choose another path for one",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an `--emit-requests` name of another kind than JSON lines (`.jsonl`, `.ndjson`,
+/// `.json`, no extension, or a stream).
+///
+/// # Errors
+/// [`Error::Output`] naming the path.
+pub fn requests_format(path: Option<&Path>) -> Result<(), Error> {
+    if let Some(p) = path {
+        Format::choose(p, "--emit-requests", &[Format::Jsonl], Some(Format::Jsonl))?;
+    }
+    Ok(())
+}
+
+/// Where `path` is, whether it exists or not: the canonical path, or that of its directory and
+/// its name.
+fn identity(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return Some(p);
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(dir).ok()?.join(path.file_name()?))
+}
+
+/// Refuses an output that cannot be written, before the work that would be lost with it.
+fn writable(what: &str, path: &Path) -> Result<(), Error> {
+    let refuse = |why: String| Err(Error::usage(format!("{what} {}: {why}", path.display())));
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return refuse("is a directory; name a file in it".into());
+        }
+        if meta.permissions().readonly() {
+            return refuse(
+                "is read-only, and leadsheet does not replace a file its owner protected; choose another path, or make it writable".into(),
+            );
+        }
+        return Ok(());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return refuse(format!("the directory {} does not exist", dir.display()));
     }
     Ok(())
 }
@@ -272,6 +353,21 @@ pub fn export_output(
         ("an export", output::export::FORMATS)
     };
     let format = Format::choose(&args.output, what, formats, None)?;
+    let errors = (format != Format::Xlsx).then(|| output::export::errors_path(&args.output));
+    check_paths(
+        &[
+            ("the --ids file", args.ids_file.as_deref().map(Path::new)),
+            (
+                "the --partner-lead-ids file",
+                args.partner_lead_ids_file.as_deref().map(Path::new),
+            ),
+            ("the mapping", args.mapping.as_deref()),
+        ],
+        &[
+            ("-o", Some(&args.output)),
+            ("the errors file", errors.as_deref()),
+        ],
+    )?;
     let mapping = match import {
         true => Some(mapping(args.mapping.as_deref())?),
         false => None,

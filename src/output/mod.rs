@@ -29,7 +29,7 @@ use crate::Exit;
 pub enum OutputError {
     #[error("cannot write {}: {message}", path.display())]
     Write { path: PathBuf, message: String },
-    #[error("-o {}: {what} is written as {}", path.display(), accepted.join(" or "))]
+    #[error("{}: leadsheet writes {what} as {}", path.display(), accepted.join(" or "))]
     Format {
         path: PathBuf,
         what: &'static str,
@@ -93,7 +93,9 @@ impl Format {
     }
 
     /// The format of `path` among those `accepted` for `what` (the results, an export…);
-    /// `fallback` for a name with no known extension, when the writer has one.
+    /// `fallback` for a name without an extension or a stream (`results`, `/dev/stdout`), when
+    /// the writer has one. A name with another extension (`.ods`, `.toml`, `.journal`) is
+    /// refused: it asks for a format leadsheet does not write, or names a file of another kind.
     ///
     /// # Errors
     /// [`OutputError::Format`] when the name asks for a format not accepted, or for none and
@@ -104,7 +106,8 @@ impl Format {
         accepted: &[Format],
         fallback: Option<Format>,
     ) -> Result<Format, OutputError> {
-        match Format::of(path).or(fallback) {
+        let plain = path.extension().is_none() || crate::files::is_stream(path);
+        match Format::of(path).or(fallback.filter(|_| plain)) {
             Some(f) if accepted.contains(&f) => Ok(f),
             _ => Err(OutputError::Format {
                 path: path.to_path_buf(),
