@@ -250,8 +250,18 @@ pub fn is_loopback_host(host: &str) -> bool {
 
 /// Checks a base URL: https anywhere, http only to this machine. Returns it without a trailing `/`.
 pub fn check_base_url(url: &str) -> Result<String, ConfigError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ConfigError::BadUrl(url.to_string(), e.to_string()))?;
+    let shown = without_userinfo(url);
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| ConfigError::BadUrl(shown.clone(), e.to_string()))?;
+    // `user:password@` would be printed with the server's name, journaled and written in every
+    // Summary; the key goes in LEADSHEET_API_KEY or the config file, never in a URL.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ConfigError::BadUrl(
+            shown,
+            "it holds a user name or password (`user:password@`), which leadsheet would print and write in its files; the API key goes in LEADSHEET_API_KEY or the config file".into(),
+        ));
+    }
+    let url = url.trim_end_matches('/');
     let host = parsed
         .host_str()
         .ok_or_else(|| ConfigError::BadUrl(url.to_string(), "no host".into()))?;
@@ -266,7 +276,20 @@ pub fn check_base_url(url: &str) -> Result<String, ConfigError> {
             ));
         }
     }
-    Ok(url.trim_end_matches('/').to_string())
+    Ok(url.to_string())
+}
+
+/// `url` with anything between `//` and an `@` before the path hidden, for a message about a
+/// URL that may hold a password.
+fn without_userinfo(url: &str) -> String {
+    if let Some(i) = url.find("://") {
+        let rest = &url[i + 3..];
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+        if let Some(at) = authority.rfind('@') {
+            return format!("{}***@{}", &url[..i + 3], &rest[at + 1..]);
+        }
+    }
+    url.to_string()
 }
 
 pub fn resolve(input: &ConnectionInput) -> Result<Connection, ConfigError> {
@@ -317,6 +340,24 @@ mod tests {
     fn keys_are_redacted() {
         let k = ApiKey::new("s3cr3t");
         assert_eq!(format!("{k} {k:?}"), "*** ApiKey(***)");
+    }
+
+    #[test]
+    fn credentials_in_a_base_url_are_refused_unshown() {
+        for url in [
+            "https://bob:hunter2@api.example.com/",
+            "http://bob:hunter2@127.0.0.1:8787",
+            "https://bob:hunter2@host:99999999/x",
+        ] {
+            let e = check_base_url(url).unwrap_err().to_string();
+            assert!(!e.contains("hunter2") && !e.contains("bob"), "{e}");
+        }
+        assert!(
+            check_base_url("https://bob@api.example.com")
+                .unwrap_err()
+                .to_string()
+                .contains("user name or password")
+        );
     }
 
     #[test]

@@ -208,6 +208,20 @@ impl<'a> Ctx<'a> {
             _ => None,
         };
         if let Some(map) = &cfg.map {
+            // Keys are matched ignoring case and surrounding spaces: two that differ only so
+            // would send a cell to whichever came last, silently.
+            let mut seen = std::collections::HashMap::new();
+            for (from, to) in map {
+                let key = from.trim().to_lowercase();
+                if let Some((first, to_first)) = seen.insert(key, (from, &to.0))
+                    && to_first.trim() != to.0.trim()
+                {
+                    return Err(self.err(format!(
+                        "{path}: the map has `{first}` (→ `{to_first}`) and `{from}` (→ `{}`), which a cell matches alike (case and surrounding spaces are ignored); keep one",
+                        to.0
+                    )));
+                }
+            }
             if let Some(allowed) = conv.enum_values {
                 for (from, to) in map {
                     let to = to.0.trim();

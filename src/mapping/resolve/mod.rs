@@ -233,6 +233,10 @@ mod tests {
                 "[leadOpportunity]\nname = { column = \"X\", format = \"DD.MM.YYYY\" }\n",
                 "date fields only",
             ),
+            (
+                "[leadOpportunity]\nstatus = { column = \"X\", map = { \"Prospect\" = \"LEAD_OPEN\", \" prospect\" = \"QUALIFIED\" } }\n",
+                "which a cell matches alike",
+            ),
             ("[settings]\ntimezone = \"Mars/Base\"\n", "Mars/Base"),
             (
                 "[leadOpportunity]\nname = { column = \"X\", value = \"Y\" }\n",
