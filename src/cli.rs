@@ -123,7 +123,7 @@ pub struct ConnectionArgs {
     #[arg(long)]
     pub sandbox: bool,
     /// With --sandbox: preload N leads (as `leadsheet sandbox --preload N --seed 1`)
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "sandbox")]
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "sandbox", value_parser = parse_preload)]
     pub sandbox_preload: usize,
     /// Profile of the config file (default: `default`)
     #[arg(long, env = "LEADSHEET_PROFILE", value_name = "NAME")]
@@ -146,7 +146,7 @@ pub struct SendArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_retries: u32,
     /// Seconds before a request is given up (a create then is reconciled by a search)
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 }
 
@@ -198,7 +198,7 @@ pub struct GetArgs {
     #[arg(long, value_name = "v1|v0")]
     pub api_version: Option<ApiVersion>,
     /// Seconds before the request is given up
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// Print the lead as JSON (the API's read model)
     #[arg(long)]
@@ -281,7 +281,7 @@ pub struct PortfolioArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_retries: u32,
     /// Seconds before a request is given up
-    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// Print the summary as JSON on stdout
     #[arg(long)]
@@ -322,7 +322,7 @@ pub struct SandboxArgs {
     )]
     pub api_keys: Vec<String>,
     /// Create N realistic leads over the last 90 days, some unassigned marketing leads
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = parse_preload)]
     pub preload: usize,
     /// Seed for ids, preloaded data and every fault decision
     #[arg(long, default_value_t = 1)]
@@ -354,4 +354,18 @@ pub struct SandboxArgs {
     /// Largest accepted request body in bytes; larger bodies get 413 and the connection closes
     #[arg(long, default_value_t = crate::sandbox::DEFAULT_MAX_BODY_BYTES, value_name = "BYTES")]
     pub max_body_bytes: usize,
+}
+
+/// The most leads the sandbox preloads: its store is in memory, and a demo needs thousands, not
+/// billions (`--preload 4294967295` ran the process out of memory).
+const MAX_PRELOAD: usize = 100_000;
+
+fn parse_preload(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if n > MAX_PRELOAD {
+        return Err(format!(
+            "at most {MAX_PRELOAD} leads are preloaded (the sandbox keeps them in memory)"
+        ));
+    }
+    Ok(n)
 }
