@@ -6,7 +6,8 @@
 //! ends. A run killed with SIGKILL cannot remove its own, so on Unix each scratch file is held
 //! under an advisory lock for as long as it is open, and the first scratch file a process makes
 //! sweeps the temporary directory of `leadsheet-` files whose lock nobody holds any more: the
-//! leftovers of a killed run go with the next run, never a file a live run still reads.
+//! leftovers of a killed run go with the next run, never a file a live run still reads. A run
+//! ended by a signal removes its own first ([`remove_all`]).
 
 use std::io;
 use std::path::Path;
@@ -54,7 +55,24 @@ pub fn file(kind: &str, suffix: &str) -> io::Result<NamedTempFile> {
     // that this file is still in use, and leaves it (it is younger than SWEEP_AGE anyway).
     #[cfg(unix)]
     let _ = f.as_file().try_lock();
+    if let Ok(mut live) = LIVE.lock() {
+        live.push(f.path().to_path_buf());
+    }
     Ok(f)
+}
+
+/// Every scratch file this process made, for [`remove_all`]; a few per run.
+static LIVE: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes every scratch file this process made (those already removed are skipped): for a
+/// process about to end without unwinding (an interrupt), whose files would otherwise wait for
+/// the next run's sweep.
+pub fn remove_all() {
+    if let Ok(live) = LIVE.lock() {
+        for p in live.iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// A copy of the file at `path` as a scratch file of `kind`, its extension kept (it still says

@@ -987,3 +987,59 @@ fn outputs_never_overwrite_inputs_or_each_other() {
         std::fs::read(root().join("templates/create-one-row.toml")).unwrap()
     );
 }
+
+/// A check interrupted before it ends (Ctrl-C, SIGTERM, SIGHUP) removes its private copies of
+/// the data at once, rather than leave them in the temporary directory for the next run's
+/// sweep, and exits as the signal would (130, 143, 129).
+#[cfg(unix)]
+#[test]
+fn an_interrupted_check_removes_its_copies_of_the_data() {
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 100_000, "SIG");
+    for (signal, code) in [("-INT", 130), ("-TERM", 143), ("-HUP", 129)] {
+        let tmp = tempfile::tempdir_in(dir.path()).unwrap();
+        let scratch_files = || {
+            std::fs::read_dir(tmp.path())
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref().is_ok_and(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with("leadsheet-scratch-")
+                    })
+                })
+                .count()
+        };
+        let child = leadsheet()
+            .env("TMPDIR", tmp.path())
+            .arg("validate")
+            .arg(&input)
+            .arg("-o")
+            .arg(dir.path().join("sig.results.xlsx"))
+            .arg("--emit-requests")
+            .arg(dir.path().join("sig.jsonl"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while scratch_files() < 2 {
+            assert!(
+                started.elapsed().as_secs() < 20,
+                "{signal}: no scratch files"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{signal}: {err}");
+        assert!(
+            err.contains("stopped; nothing was written"),
+            "{signal}: {err}"
+        );
+        assert_eq!(scratch_files(), 0, "{signal}");
+    }
+}

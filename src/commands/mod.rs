@@ -25,6 +25,9 @@ use crate::{Error, Exit};
 /// # Errors
 /// What stopped the command; [`Error::exit`] says how the process should end.
 pub async fn run(cli: Cli) -> Result<Exit, Error> {
+    if !matches!(cli.command, Command::Sandbox(_)) {
+        session::interrupt_by_default(cli.global.quiet);
+    }
     match cli.command {
         Command::Sandbox(args) => sandbox::run(&cli.global, args).await,
         Command::Validate(args) => validate::run(&cli.global, args).await,

@@ -130,12 +130,14 @@ impl Session {
     /// `stopping` and cancels (work in flight finishes within the grace period, and what was
     /// done is still written); a second quits at once with exit code 130.
     pub fn on_interrupt(&self, stopping: &'static str) {
+        // Listening before taking over from the default handler: no signal falls between.
+        let Some(mut signals) = Signals::new() else {
+            return;
+        };
+        HANDLED.store(true, std::sync::atomic::Ordering::SeqCst);
         let cancel = self.cancel.clone();
         let quiet = self.quiet;
         tokio::spawn(async move {
-            let Some(mut signals) = Signals::new() else {
-                return;
-            };
             let Some(what) = signals.next().await else {
                 return;
             };
@@ -149,6 +151,7 @@ impl Session {
                 crate::say!(
                     "leadsheet: quit at once; the results were not written (an import's journal keeps what it had written down: `import … --resume` settles the rest and rebuilds them)"
                 );
+                crate::scratch::remove_all();
                 std::process::exit(130);
             }
         });
@@ -185,8 +188,40 @@ impl Session {
     }
 }
 
+/// Whether a command's own handler ([`Session::on_interrupt`]) has taken the signals over.
+static HANDLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Until a command installs its own handler (an import while it sends, an export while it
+/// fetches), an interrupt ends the run at once, as the signal would, but first removes the
+/// run's scratch copies of the user's data, which the signal's own ending would leave in the
+/// temporary directory. Exit code 130 (Ctrl-C), 143 (SIGTERM) or 129 (SIGHUP); nothing is
+/// written, and an import's journal keeps what it had.
+pub fn interrupt_by_default(quiet: bool) {
+    let Some(mut signals) = Signals::new() else {
+        return;
+    };
+    tokio::spawn(async move {
+        while let Some(what) = signals.next().await {
+            if HANDLED.load(std::sync::atomic::Ordering::SeqCst) {
+                continue;
+            }
+            crate::scratch::remove_all();
+            if !quiet {
+                crate::say!("\nleadsheet: {what}: stopped; nothing was written");
+            }
+            std::process::exit(match what {
+                "SIGTERM" => 143,
+                "SIGHUP" => 129,
+                _ => 130,
+            });
+        }
+    });
+}
+
 /// The signals that interrupt a run: Ctrl-C everywhere, and SIGTERM and SIGHUP on Unix.
 struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -198,7 +233,9 @@ impl Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
+            // Registered here, not when first awaited: a signal from now on is caught.
             Some(Signals {
+                int: signal(SignalKind::interrupt()).ok()?,
                 term: signal(SignalKind::terminate()).ok()?,
                 hup: signal(SignalKind::hangup()).ok()?,
             })
@@ -212,7 +249,7 @@ impl Signals {
         #[cfg(unix)]
         {
             tokio::select! {
-                r = tokio::signal::ctrl_c() => r.ok().map(|()| "Ctrl-C"),
+                s = self.int.recv() => s.map(|()| "Ctrl-C"),
                 s = self.term.recv() => s.map(|()| "SIGTERM"),
                 s = self.hup.recv() => s.map(|()| "SIGHUP"),
             }
