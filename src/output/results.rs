@@ -357,7 +357,12 @@ pub fn write_results_somewhere(
         Err(e @ (OutputError::Format { .. } | OutputError::TooManyRows { .. })) => return Err(e),
         Err(e) => e,
     };
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    // The process id too: two imports failing in the same second must not share a name.
+    let stamp = format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+        std::process::id()
+    );
     let name = out
         .file_stem()
         .and_then(|s| s.to_str())
@@ -366,7 +371,7 @@ pub fn write_results_somewhere(
     let beside = out.with_file_name(format!("{name}.{stamp}.{ext}"));
     let in_temp = std::env::temp_dir().join(format!("{name}.{stamp}.{ext}"));
     for alt in [beside, in_temp] {
-        if write_results(prepared, &alt, summary).is_ok() {
+        if !alt.exists() && write_results(prepared, &alt, summary).is_ok() {
             return Ok(Some(Elsewhere {
                 path: alt,
                 why: first,
