@@ -66,6 +66,32 @@ fn a_template_has_the_mapping_columns_and_its_words() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
+    // A sheet name Excel refuses is the mapping's error, said in Excel's terms.
+    for (sheet, says) in [
+        ("[x]", "none of"),
+        ("", "empty"),
+        (&"x".repeat(40), "31 characters"),
+    ] {
+        let mapping = dir.path().join("bad-sheet.toml");
+        std::fs::write(
+            &mapping,
+            format!("[settings]\nsheet = \"{sheet}\"\n[leadOpportunity]\nname = \"Name\"\n"),
+        )
+        .unwrap();
+        let o = leadsheet()
+            .args(["template", "-o"])
+            .arg(dir.path().join("t.xlsx"))
+            .arg("--mapping")
+            .arg(&mapping)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{sheet}: {err}");
+        assert!(
+            err.contains(says) && !err.contains("set_name"),
+            "{sheet}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -492,6 +492,9 @@ fn bad_input_gets_a_clear_message_and_exit_code() {
     assert_eq!(out.status.code(), Some(3));
     let out = leadsheet().arg("--version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
+    let out = leadsheet().args(["get", " ", "--sandbox"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the id is empty"));
     // Results written over the input would destroy it: refused, the input intact.
     let before = std::fs::read(&ok).unwrap();
     let out = leadsheet()

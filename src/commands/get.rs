@@ -8,6 +8,10 @@ use crate::export::layout::flatten;
 use crate::{Error, Exit};
 
 pub async fn run(global: &GlobalArgs, args: GetArgs) -> Result<Exit, Error> {
+    // An empty id would ask for the collection, which the API has no GET for.
+    if args.id.trim().is_empty() {
+        return Err(Error::usage("get: the id is empty"));
+    }
     let version = args.api_version.unwrap_or_default();
     let client = ClientSettings::single(&args.connection, version, args.timeout, 3);
     let session = Session::connect(&client, global.quiet || args.json).await?;

@@ -100,15 +100,22 @@ impl Template {
                 choices,
             });
         }
+        // The sheet's name as the mapping gives it (a number is a name too: a sheet named
+        // `2` wins over the second sheet when the mapping is read back).
+        let sheet = mapping
+            .settings
+            .sheet
+            .as_ref()
+            .map(|s| s.0.clone())
+            .unwrap_or_else(|| "Leads".into());
+        if let Some(why) = unusable_sheet_name(&sheet) {
+            return Err(MappingError::Invalid {
+                path: mapping_path.to_path_buf(),
+                message: format!("settings.sheet `{sheet}` cannot name a workbook's sheet: {why}"),
+            });
+        }
         Ok(Template {
-            // The sheet's name as the mapping gives it (a number is a name too: a sheet named
-            // `2` wins over the second sheet when the mapping is read back).
-            sheet: mapping
-                .settings
-                .sheet
-                .as_ref()
-                .map(|s| s.0.clone())
-                .unwrap_or_else(|| "Leads".into()),
+            sheet,
             header_row: mapping.settings.header_row.unwrap_or(1).max(1) - 1,
             columns,
         })
@@ -173,5 +180,21 @@ impl Template {
             ws.add_data_validation(hr + 1, *col, hr + ROWS, *col, &dv)?;
         }
         xlsx::save(&mut book, path)
+    }
+}
+
+/// Why Excel would refuse `name` for a sheet, if it would: empty, over 31 characters, one of
+/// `[]:*?/\`, or a quote at either end.
+fn unusable_sheet_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name.chars().count() > 31 {
+        Some("Excel allows at most 31 characters")
+    } else if name.contains(['[', ']', ':', '*', '?', '/', '\\']) {
+        Some("Excel allows none of [ ] : * ? / \\ in it")
+    } else if name.starts_with('\'') || name.ends_with('\'') {
+        Some("Excel allows no ' at its start or end")
+    } else {
+        None
     }
 }
