@@ -492,7 +492,10 @@ fn bad_input_gets_a_clear_message_and_exit_code() {
     assert_eq!(out.status.code(), Some(3));
     let out = leadsheet().arg("--version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let out = leadsheet().args(["get", " ", "--sandbox"]).output().unwrap();
+    let out = leadsheet()
+        .args(["get", " ", "--sandbox"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the id is empty"));
     // Results written over the input would destroy it: refused, the input intact.
@@ -542,14 +545,21 @@ fn workbooks_on_stdin_and_sheets_named_like_numbers() {
     // `--sheet 2025` picks the sheet named 2025 (the first here), not the 2025th.
     let book_path = dir.path().join("years.xlsx");
     let mut book = rust_xlsxwriter::Workbook::new();
-    for (name, plid) in [("2025", "P-2025"), ("2024", "P-2024")] {
+    for (name, plid) in [("2025", "P-2025"), ("2024", "P-2024"), ("0", "P-0")] {
         let ws = book.add_worksheet().set_name(name).unwrap();
         ws.write_string(0, 0, "leadOpportunity.partnerLeadOpportunityId")
             .unwrap();
         ws.write_string(1, 0, plid).unwrap();
     }
     book.save(&book_path).unwrap();
-    for (sheet, want) in [("2025", "P-2025"), ("2", "P-2024"), ("2024", "P-2024")] {
+    // A sheet named `0` is named so: sheets are counted from 1 (the mapping's `sheet = "0"`
+    // read the first sheet, silently).
+    for (sheet, want) in [
+        ("2025", "P-2025"),
+        ("2", "P-2024"),
+        ("2024", "P-2024"),
+        ("0", "P-0"),
+    ] {
         let results = dir.path().join(format!("years-{sheet}.results.csv"));
         let out = leadsheet()
             .arg("validate")
@@ -562,6 +572,20 @@ fn workbooks_on_stdin_and_sheets_named_like_numbers() {
         let text = std::fs::read_to_string(&results).unwrap();
         assert!(text.contains(want), "--sheet {sheet}: {text}");
     }
+    let mapping = dir.path().join("sheet0.toml");
+    std::fs::write(&mapping, "[settings]\nsheet = \"0\"\n").unwrap();
+    let results = dir.path().join("years-mapping-0.results.csv");
+    let out = leadsheet()
+        .arg("validate")
+        .arg(&book_path)
+        .arg("--mapping")
+        .arg(&mapping)
+        .arg("-o")
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(std::fs::read_to_string(&results).unwrap().contains("P-0"));
 }
 
 #[test]

@@ -54,7 +54,9 @@ impl std::str::FromStr for SheetSelector {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().parse::<usize>() {
-            Ok(0) => Err("sheet numbers start at 1".into()),
+            // Sheets are counted from 1: `0` can only be a sheet's name (and, if there is no
+            // such sheet, the error lists those there are).
+            Ok(0) => Ok(SheetSelector::Name(s.to_string())),
             Ok(n) => Ok(SheetSelector::Index(n)),
             Err(_) => Ok(SheetSelector::Name(s.to_string())),
         }
