@@ -440,6 +440,59 @@ async fn upsert_updates_rows_with_an_id_and_existing_partner_ids() {
     assert!(!rows[1]["Trace id"].is_empty());
 }
 
+/// Ctrl-C while the last requests are in flight: they finish within the grace period, every
+/// lead is settled, and the run is complete (nothing to `--resume`, and it does not say so).
+#[cfg(unix)]
+#[tokio::test]
+async fn an_interrupt_once_everything_is_in_flight_leaves_nothing_to_resume() {
+    let sb = sandbox(SandboxConfig {
+        latency_ms: 3000,
+        ..Default::default()
+    })
+    .await;
+    let dir = scratch();
+    let input = generated_csv(dir.path(), 4, "LAST");
+    let out = dir.path().join("last.results.xlsx");
+    let mut cmd = leadsheet();
+    cmd.args([
+        "import",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .args(["--base-url", &sb.handle.base_url()])
+    .env("LEADSHEET_API_KEY", &sb.key)
+    .env("LEADSHEET_CONFIG", "/nonexistent.toml")
+    .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // The four creates are held by the sandbox's latency: four connections besides ours.
+    let started = std::time::Instant::now();
+    while sb.stats().await["connections"]["open"]
+        .as_u64()
+        .unwrap_or(0)
+        < 5
+    {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the creates were never sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("stopping"), "{err}");
+    assert!(!err.contains("--resume"), "{err}");
+    assert!(results_rows(&out).iter().all(|r| r["Status"] == "CREATED"));
+}
+
 #[tokio::test]
 async fn ctrl_c_stops_sending_and_still_writes_the_results() {
     // Requests held by latency, then requests queued on the client's own rate limit: after

@@ -105,7 +105,7 @@ async fn finish(
         RunEnd::Stopped(_) => Exit::Fatal,
         _ => report::exit_for(&prepared),
     };
-    let complete = journal::complete(&ended.end, &prepared);
+    let complete = journal::complete(&prepared);
     let journaled = ended.kept.is_some();
     let done = Finish {
         command: "import",

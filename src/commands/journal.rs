@@ -135,13 +135,14 @@ pub fn open(
     Ok(Some(Kept { journal, resumed }))
 }
 
-/// Whether the run left nothing for `--resume`: it completed, and every lead sent is settled.
-pub fn complete(end: &RunEnd, p: &Prepared) -> bool {
+/// Whether the run left nothing for `--resume`: every lead is settled (sent, with a final
+/// outcome, or invalid). A run interrupted or stopped once the last lead was settled is as
+/// complete as one that ended by itself: there is nothing to continue.
+pub fn complete(p: &Prepared) -> bool {
     let leads = p.recorder.leads_by_status();
-    let unsettled = [Status::Failed, Status::NotSubmitted, Status::Valid]
+    ![Status::Failed, Status::NotSubmitted, Status::Valid]
         .iter()
-        .any(|s| leads.contains_key(s));
-    *end == RunEnd::Completed && !unsettled
+        .any(|s| leads.contains_key(s))
 }
 
 /// Adds the journal to the summary.
