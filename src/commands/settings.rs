@@ -248,11 +248,16 @@ fn identity(path: &Path) -> Option<PathBuf> {
     if let Ok(p) = std::fs::canonicalize(path) {
         return Some(p);
     }
-    let dir = match path.parent() {
+    let dir = dir_of(path);
+    Some(std::fs::canonicalize(dir).ok()?.join(path.file_name()?))
+}
+
+/// The directory `path` names a file in (`.` for a bare name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
-    Some(std::fs::canonicalize(dir).ok()?.join(path.file_name()?))
+    }
 }
 
 /// Refuses an output that cannot be written, before the work that would be lost with it.
@@ -269,10 +274,7 @@ fn writable(what: &str, path: &Path) -> Result<(), Error> {
         }
         return Ok(());
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     if !dir.is_dir() {
         return refuse(format!("the directory {} does not exist", dir.display()));
     }
