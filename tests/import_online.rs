@@ -440,6 +440,39 @@ async fn upsert_updates_rows_with_an_id_and_existing_partner_ids() {
     assert!(!rows[1]["Trace id"].is_empty());
 }
 
+/// `import INPUT -o OUT` with `extra` against `sb`, started without waiting; stderr is kept.
+fn spawn_import(
+    sb: &Sandbox,
+    input: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Child {
+    leadsheet()
+        .arg("import")
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .args(["--base-url", &sb.handle.base_url()])
+        .env("LEADSHEET_API_KEY", &sb.key)
+        .env("LEADSHEET_CONFIG", "/nonexistent.toml")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` (`-INT`, `-TERM`, `-HUP`) to `child` and waits for it to end.
+async fn signal_and_wait(child: std::process::Child, signal: &str) -> std::process::Output {
+    std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// Ctrl-C while the last requests are in flight: they finish within the grace period, every
 /// lead is settled, and the run is complete (nothing to `--resume`, and it does not say so).
 #[cfg(unix)]
@@ -453,18 +486,7 @@ async fn an_interrupt_once_everything_is_in_flight_leaves_nothing_to_resume() {
     let dir = scratch();
     let input = generated_csv(dir.path(), 4, "LAST");
     let out = dir.path().join("last.results.xlsx");
-    let mut cmd = leadsheet();
-    cmd.args([
-        "import",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .args(["--base-url", &sb.handle.base_url()])
-    .env("LEADSHEET_API_KEY", &sb.key)
-    .env("LEADSHEET_CONFIG", "/nonexistent.toml")
-    .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_import(&sb, &input, &out, &[]);
     // The four creates are held by the sandbox's latency: four connections besides ours.
     let started = std::time::Instant::now();
     while sb.stats().await["connections"]["open"]
@@ -478,14 +500,7 @@ async fn an_interrupt_once_everything_is_in_flight_leaves_nothing_to_resume() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let o = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let o = signal_and_wait(child, "-INT").await;
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("stopping"), "{err}");
@@ -511,29 +526,9 @@ async fn ctrl_c_stops_sending_and_still_writes_the_results() {
         let dir = scratch();
         let input = generated_csv(dir.path(), 200, "INT");
         let out = dir.path().join("int.results.xlsx");
-        let mut cmd = leadsheet();
-        cmd.args([
-            "import",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .args(extra)
-        .args(["--base-url", &sb.handle.base_url()])
-        .env("LEADSHEET_API_KEY", &sb.key)
-        .env("LEADSHEET_CONFIG", "/nonexistent.toml")
-        .stderr(std::process::Stdio::piped());
-        let child = cmd.spawn().unwrap();
-        let pid = child.id();
+        let child = spawn_import(&sb, &input, &out, &extra);
         tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-        std::process::Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .status()
-            .unwrap();
-        let o = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
+        let o = signal_and_wait(child, signal).await;
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         let rows = results_rows(&out);
         let created = rows.iter().filter(|r| r["Status"] == "CREATED").count();
