@@ -263,24 +263,32 @@ offerLines.2.offerNameId,offerLines.2.revenueType,leadOpportunity.reasonWon\n\
     assert_eq!(check_emitted(&jsonl, "v0"), 4);
 }
 
-#[test]
-fn json_summary_csv_results_and_stdin() {
-    let dir = scratch();
-    let out_csv = dir.path().join("r.csv");
-    let input = std::fs::read(root().join("samples/create-one-row.csv")).unwrap();
-    let mut child = leadsheet()
-        .args(["validate", "-", "--mapping"])
-        .arg(root().join("templates/create-one-row.toml"))
-        .arg("-o")
-        .arg(&out_csv)
-        .arg("--json")
+/// Runs `cmd` with `bytes` written to its stdin (a pipe); its output.
+fn with_stdin(cmd: &mut std::process::Command, bytes: &[u8]) -> std::process::Output {
+    let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
-    let out = child.wait_with_output().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), bytes).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn json_summary_csv_results_and_stdin() {
+    let dir = scratch();
+    let out_csv = dir.path().join("r.csv");
+    let input = std::fs::read(root().join("samples/create-one-row.csv")).unwrap();
+    let out = with_stdin(
+        leadsheet()
+            .args(["validate", "-", "--mapping"])
+            .arg(root().join("templates/create-one-row.toml"))
+            .arg("-o")
+            .arg(&out_csv)
+            .arg("--json"),
+        &input,
+    );
     assert_eq!(out.status.code(), Some(2));
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["rowsByStatus"]["VALID"], 6);
@@ -302,17 +310,13 @@ fn json_summary_csv_results_and_stdin() {
 fn pipes_and_devices_named_as_paths() {
     let dir = scratch();
     let input = std::fs::read(root().join("samples/create-one-row.xlsx")).unwrap();
-    let mut child = leadsheet()
-        .current_dir(dir.path())
-        .args(["validate", "/dev/stdin", "--mapping"])
-        .arg(root().join("templates/create-one-row.toml"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = with_stdin(
+        leadsheet()
+            .current_dir(dir.path())
+            .args(["validate", "/dev/stdin", "--mapping"])
+            .arg(root().join("templates/create-one-row.toml")),
+        &input,
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let rows = results_rows(&dir.path().join("stdin.results.xlsx"));
